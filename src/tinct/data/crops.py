@@ -1,0 +1,138 @@
+"""Training samples from photographs: random resized crops held in memory.
+
+Photos are decoded once and kept as uint8 arrays downscaled so their short
+side is at most ``cache_short_side`` (decoding a 6000x3400 wallpaper for each
+crop would dominate training time on a CPU). Each item is a dict with
+``l`` ``(1, S, S)``, ``chroma`` ``(2, S, S)`` in colour-space units and ``rgb``
+``(3, S, S)`` in [0, 1]. Augmentation happens on RGB before the colour
+conversion, so lightness and chroma stay consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from tinct.color import rgb_to_lightness_chroma
+from tinct.io import ImageReadError, read_image_numpy
+
+log = logging.getLogger(__name__)
+
+
+def _downscale(arr: np.ndarray, short_side: int | None) -> np.ndarray:
+    h, w = arr.shape[:2]
+    if short_side is None or min(h, w) <= short_side:
+        return arr
+    scale = short_side / min(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    img = Image.fromarray(arr).resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return np.asarray(img)
+
+
+def is_grey(rgb: np.ndarray, tolerance: float = 2.0) -> bool:
+    """True if an ``(H, W, 3)`` uint8 photo has (almost) no colour: mean |R-G| + |G-B|
+    below ``tolerance`` grey levels."""
+    arr = rgb.astype(np.int16)
+    spread = np.abs(arr[..., 0] - arr[..., 1]) + np.abs(arr[..., 1] - arr[..., 2])
+    return float(spread.mean()) < tolerance
+
+
+class PhotoCrops(Dataset[dict[str, Tensor]]):
+    """Square crops of a set of photos, for training and validating colourisers.
+
+    Args:
+        files: image files (any format :func:`tinct.io.read_image` reads); unreadable
+            files are skipped with a warning and listed in :attr:`skipped`.
+        size: side of the returned crops in pixels.
+        train: random resized crops (side uniform in ``scale`` x the short side)
+            with horizontal flips; otherwise one deterministic centre crop per photo.
+        samples_per_image: how many random crops count as one pass over a photo.
+        cache_short_side: downscale photos once so the short side is at most this.
+        space: colour space of the lightness/chroma pair.
+        skip_grey: leave out photos without colour (nothing to learn from them).
+    """
+
+    def __init__(
+        self,
+        files: Sequence[str | Path],
+        *,
+        size: int,
+        train: bool = True,
+        samples_per_image: int = 1,
+        cache_short_side: int | None = 512,
+        scale: tuple[float, float] = (0.5, 1.0),
+        hflip: bool = True,
+        space: str = "lab",
+        skip_grey: bool = True,
+        progress: bool = True,
+    ) -> None:
+        if size < 8:
+            raise ValueError(f"crop size must be at least 8 pixels, got {size}")
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}")
+        self.size = size
+        self.train = train
+        self.samples_per_image = samples_per_image if train else 1
+        self.scale = scale
+        self.hflip = hflip
+        self.space = space
+        self.images: list[np.ndarray] = []
+        self.files: list[Path] = []
+        self.skipped: list[tuple[Path, str]] = []
+        for f in tqdm(files, desc="loading photos", unit="img", disable=not progress):
+            try:
+                arr = read_image_numpy(f)
+            except ImageReadError as err:
+                log.warning("skipping %s", err)
+                self.skipped.append((Path(f), err.reason))
+                continue
+            small = np.ascontiguousarray(_downscale(arr, cache_short_side))
+            if skip_grey and is_grey(small):
+                self.skipped.append((Path(f), "no colour (greyscale photo)"))
+                continue
+            self.images.append(small)
+            self.files.append(Path(f))
+        if not self.images:
+            raise ValueError(f"no readable images among {len(files)} files")
+
+    def __len__(self) -> int:
+        return len(self.images) * self.samples_per_image
+
+    def _crop(self, arr: np.ndarray) -> np.ndarray:
+        h, w = arr.shape[:2]
+        short = min(h, w)
+        if self.train:
+            lo, hi = self.scale
+            side = max(1, round(short * (lo + (hi - lo) * float(torch.rand(())))))
+            top = int(torch.randint(0, h - side + 1, ()))
+            left = int(torch.randint(0, w - side + 1, ()))
+        else:
+            side = short
+            top, left = (h - side) // 2, (w - side) // 2
+        crop = arr[top : top + side, left : left + side]
+        if side != self.size:
+            resample = Image.Resampling.BICUBIC if side < self.size else Image.Resampling.BOX
+            crop = np.asarray(Image.fromarray(crop).resize((self.size, self.size), resample))
+        if self.train and self.hflip and bool(torch.rand(()) < 0.5):
+            crop = crop[:, ::-1]
+        return crop
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        arr = self._crop(self.images[index % len(self.images)])
+        rgb = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).float() / 255.0
+        lightness, chroma = rgb_to_lightness_chroma(rgb, self.space)
+        return {"l": lightness, "chroma": chroma, "rgb": rgb}
+
+
+def samples_for(n_images: int, target: int) -> int:
+    """Random crops per photo so that an epoch has about ``target`` samples."""
+    return max(1, math.ceil(target / max(1, n_images)))

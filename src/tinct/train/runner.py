@@ -1,0 +1,179 @@
+"""``tinct train``: build data, model and Lightning trainer from a resolved config."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch.utils.data import DataLoader, default_collate
+
+from tinct.data.crops import PhotoCrops, samples_for
+from tinct.io import iter_image_files
+from tinct.models import save_model
+from tinct.train.callbacks import LossCurve, SampleGrid
+from tinct.train.config import dump_config
+from tinct.train.supervised import SupervisedColourisation
+
+log = logging.getLogger(__name__)
+
+
+def split_files(config: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """Training and validation files named by ``config["data"]``."""
+    data = config["data"]
+    root = Path(data["root"]).expanduser()
+    if data["kind"] == "corpus":
+        from tinct.data.corpus import corpus_files
+
+        return corpus_files(root, "train"), corpus_files(root, "val")
+    files = iter_image_files([root])
+    if data["val_root"]:
+        return files, iter_image_files([Path(data["val_root"]).expanduser()])
+    # A deterministic split by file name hash: stable when files are added.
+    frac = float(data["val_fraction"])
+
+    def is_val(p: Path) -> bool:
+        digest = hashlib.sha256(str(p.relative_to(root)).encode()).hexdigest()
+        return int(digest, 16) % 10_000 < frac * 10_000
+
+    train = [p for p in files if not is_val(p)]
+    val = [p for p in files if is_val(p)]
+    if not val:  # tiny folders: validate on the training photos
+        val = train[: max(1, min(len(train), 4))]
+    return train, val
+
+
+def _resume_path(resume: str | None, out_dir: Path) -> str | None:
+    if resume is None:
+        return None
+    if resume == "auto":
+        last = out_dir / "checkpoints" / "last.ckpt"
+        return str(last) if last.is_file() else None
+    if not Path(resume).is_file():
+        raise FileNotFoundError(f"checkpoint to resume from does not exist: {resume}")
+    return resume
+
+
+def train(config: dict[str, Any], *, resume: str | None = None, progress: bool = True) -> Path:
+    """Train a supervised colouriser; returns the exported model file ``<output_dir>/model.pt``.
+
+    ``resume``: a checkpoint path, or ``"auto"`` to continue from
+    ``<output_dir>/checkpoints/last.ckpt`` when it exists. The resolved config
+    is written to ``<output_dir>/config.yaml`` and stored in each checkpoint.
+    """
+    data, tcfg = config["data"], config["trainer"]
+    out_dir = Path(config["output_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dump_config(config, out_dir / "config.yaml")
+    if tcfg["threads"]:
+        torch.set_num_threads(int(tcfg["threads"]))
+    L.seed_everything(int(config["seed"]), workers=True, verbose=False)
+
+    train_files, val_files = split_files(config)
+    if not train_files:
+        raise ValueError(f"no training images found under {data['root']}")
+    val_files = val_files[: int(data["max_val_images"])]
+    augment = data["augment"]
+    train_set = PhotoCrops(
+        train_files,
+        size=int(data["image_size"]),
+        train=True,
+        samples_per_image=samples_for(len(train_files), int(data["samples_per_epoch"])),
+        cache_short_side=data["cache_short_side"],
+        scale=tuple(augment["scale"]),
+        hflip=bool(augment["hflip"]),
+        space=data["space"],
+        progress=progress,
+    )
+    val_set = PhotoCrops(
+        val_files,
+        size=int(data["val_size"]),
+        train=False,
+        cache_short_side=data["cache_short_side"],
+        space=data["space"],
+        progress=progress,
+    )
+    workers = int(data["num_workers"])
+    train_loader = DataLoader(
+        train_set,
+        batch_size=int(tcfg["batch_size"]),
+        shuffle=True,
+        drop_last=len(train_set) >= int(tcfg["batch_size"]),
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
+    val_loader = DataLoader(val_set, batch_size=int(tcfg["batch_size"]), num_workers=0)
+    n_samples = min(len(val_set), int(tcfg["num_sample_images"]))
+    sample_batch = default_collate([val_set[i] for i in range(n_samples)])
+
+    module = SupervisedColourisation(config)
+    loggers = [
+        CSVLogger(str(out_dir), name="logs", version=0),
+        TensorBoardLogger(str(out_dir), name="tensorboard", version=0, default_hp_metric=False),
+    ]
+    callbacks: list[L.Callback] = [
+        ModelCheckpoint(
+            dirpath=out_dir / "checkpoints",
+            filename="step{step:07d}",
+            auto_insert_metric_name=False,
+            every_n_train_steps=int(tcfg["checkpoint_every_steps"]),
+            save_last=True,
+            save_top_k=-1,
+        ),
+        SampleGrid(sample_batch, out_dir / "samples", data["space"]),
+        LossCurve(out_dir / "loss_curve.png"),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    max_steps = tcfg["max_steps"] if tcfg["max_steps"] is not None else -1
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=tcfg["devices"],
+        strategy=tcfg["strategy"],
+        max_steps=max_steps,
+        max_epochs=tcfg["max_epochs"],
+        max_time=tcfg["max_time"],
+        precision=tcfg["precision"],
+        val_check_interval=int(tcfg["val_every_steps"]),
+        check_val_every_n_epoch=None,
+        log_every_n_steps=int(tcfg["log_every_steps"]),
+        logger=loggers,
+        callbacks=callbacks,
+        default_root_dir=str(out_dir),
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        num_sanity_val_steps=0,
+    )
+    start = time.perf_counter()
+    trainer.fit(
+        module,
+        train_dataloaders=train_loader,
+        val_dataloaders=val_loader,
+        ckpt_path=_resume_path(resume, out_dir),
+    )
+    elapsed = time.perf_counter() - start
+    model_path = out_dir / "model.pt"
+    if trainer.is_global_zero:
+        save_model(
+            module.model,
+            model_path,
+            metadata={
+                "config": config,
+                "global_step": trainer.global_step,
+                "train_seconds_this_run": round(elapsed, 1),
+                "train_images": len(train_set.files),
+                "torch": torch.__version__,
+            },
+        )
+        log.info(
+            "trained %d steps in %.0f s; model written to %s",
+            trainer.global_step,
+            elapsed,
+            model_path,
+        )
+    return model_path

@@ -1,0 +1,100 @@
+"""Lightning module for supervised colourisers (regression on chroma)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from tinct.color import normalize_chroma
+from tinct.losses import regression_loss
+from tinct.models import Colouriser, create_model
+
+
+class SupervisedColourisation(L.LightningModule):
+    """Trains ``config["model"]`` to predict chroma from lightness with ``config["loss"]``.
+
+    Logged: ``train/loss``, ``val/loss`` and ``val/ab_rmse`` (RMSE of ab in
+    colour-space units over the validation pixels).
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        spec = config["model"]
+        self.model: Colouriser = create_model(spec["name"], **spec.get("kwargs", {}))
+        self.model.input_size = int(spec.get("input_size", self.model.input_size))
+        self.space = config["data"]["space"]
+        if self.model.space != self.space:
+            raise ValueError(
+                f"model {spec['name']!r} works in {self.model.space!r} but data.space is "
+                f"{self.space!r}"
+            )
+        self.loss_fn = regression_loss(config["loss"]["name"])
+
+    def forward(self, lightness: Tensor) -> Tensor:
+        return self.model.decode(self.model(lightness))
+
+    def _loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        output = self.model(batch["l"])
+        if output.chroma_norm is None:
+            raise ValueError("supervised regression training needs a chroma_norm output")
+        target = normalize_chroma(batch["chroma"], self.space)
+        return self.loss_fn(output.chroma_norm, target), output.chroma_norm
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss, _ = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["l"].shape[0])
+        return loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        loss, _ = self._loss(batch)
+        chroma = self.model.decode(self.model(batch["l"]))
+        mse = torch.mean((chroma - batch["chroma"]) ** 2)
+        n = batch["l"].shape[0]
+        self.log("val/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
+        self.log("val/ab_rmse", mse.sqrt(), batch_size=n, sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        optim_cfg = self.config["optim"]
+        lr = float(optim_cfg["lr"])
+        encoder: list[torch.nn.Parameter] = getattr(self.model, "encoder_parameters", list)()
+        encoder_ids = {id(p) for p in encoder}
+        rest = [p for p in self.model.parameters() if id(p) not in encoder_ids]
+        groups = [{"params": rest, "lr": lr}]
+        if encoder:
+            groups.append({"params": encoder, "lr": lr * float(optim_cfg["encoder_lr_mult"])})
+        wd = float(optim_cfg["weight_decay"])
+        name = optim_cfg["name"]
+        optimiser: torch.optim.Optimizer
+        if name == "adamw":
+            optimiser = torch.optim.AdamW(
+                groups, lr=lr, betas=tuple(optim_cfg["betas"]), weight_decay=wd
+            )
+        elif name == "adam":
+            optimiser = torch.optim.Adam(
+                groups, lr=lr, betas=tuple(optim_cfg["betas"]), weight_decay=wd
+            )
+        else:
+            optimiser = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=wd)
+        schedule = self.config["schedule"]
+        warmup = int(schedule.get("warmup_steps", 0))
+        total = int(self.trainer.estimated_stepping_batches)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            if schedule["name"] == "constant":
+                return 1.0
+            progress = min(1.0, (step - warmup) / max(1, total - warmup))
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+        return {
+            "optimizer": optimiser,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

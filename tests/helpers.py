@@ -1,0 +1,43 @@
+"""Small synthetic photos for tests: smooth colour gradients with shapes, saved as real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def synthetic_photo(height: int, width: int, seed: int) -> np.ndarray:
+    """An ``(H, W, 3)`` uint8 image: a colour gradient with a few coloured shapes."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.uniform(0, 255, size=3)
+    slope = rng.uniform(-1, 1, size=(3, 2))
+    img = np.stack(
+        [
+            base[c] + slope[c, 0] * 200 * y / height + slope[c, 1] * 200 * x / width
+            for c in range(3)
+        ],
+        axis=-1,
+    )
+    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(pil)
+    for _ in range(3):
+        x0, y0 = rng.integers(0, width // 2), rng.integers(0, height // 2)
+        x1, y1 = x0 + rng.integers(4, width // 2 + 5), y0 + rng.integers(4, height // 2 + 5)
+        draw.ellipse((x0, y0, x1, y1), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    return np.asarray(pil)
+
+
+def write_photos(
+    folder: Path, count: int, size: tuple[int, int] = (72, 96), ext: str = "png"
+) -> list[Path]:
+    """Write ``count`` synthetic photos into ``folder``; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"photo_{i:02d}.{ext}"
+        Image.fromarray(synthetic_photo(*size, seed=i)).save(path)
+        paths.append(path)
+    return paths

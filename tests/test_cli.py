@@ -1,0 +1,129 @@
+"""The `tinct` command end to end on real photos (scikit-image's samples)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+
+from tinct.cli import build_parser, main
+
+SAMPLES = Path(skimage.data.__file__).parent
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness of an (H, W, 3) uint8 image."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+@pytest.fixture()
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "astronaut.png", folder / "astronaut.png")
+    shutil.copy(SAMPLES / "chelsea.png", folder / "sub" / "chelsea.png")
+    Image.open(SAMPLES / "coffee.png").convert("L").save(folder / "coffee_grey.jpg")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    return folder
+
+
+def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["--help"],
+        ["colourise", "--help"],
+        ["models", "--help"],
+        ["train", "--help"],
+        ["export", "--help"],
+        ["data", "--help"],
+        ["data", "build-corpus", "--help"],
+    ):
+        with pytest.raises(SystemExit) as exc:
+            build_parser().parse_args(argv)
+        assert exc.value.code == 0
+        assert "usage: tinct" in capsys.readouterr().out
+
+
+def test_models_lists_bundled_and_registered(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "default" in out and "effnet-unet" in out and "unet" in out
+    assert "weights missing" not in out
+
+
+def test_colourise_single_file_next_to_input(tmp_path: Path) -> None:
+    src = tmp_path / "astronaut.png"
+    shutil.copy(SAMPLES / "astronaut.png", src)
+    grey = tmp_path / "grey.png"
+    Image.open(src).convert("L").save(grey)
+    assert main(["colourise", str(grey), "-q"]) == 0
+    out = np.asarray(Image.open(tmp_path / "grey_colour.png"))
+    assert out.shape == (512, 512, 3)
+    # The default model colours a grey photo: clearly more colourful than grey (0).
+    assert colourfulness(out) > 10
+
+
+def test_colourise_folder_with_a_corrupt_file(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(["colourise", str(photos), "-o", str(out), "-q"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "skipped 1 input" in err and "corrupt.png" in err
+    assert (out / "astronaut.png").is_file()
+    assert (out / "sub" / "chelsea.png").is_file()
+    assert Image.open(out / "coffee_grey.jpg").size == Image.open(photos / "coffee_grey.jpg").size
+    assert Image.open(out / "coffee_grey.jpg").mode == "RGB"
+    assert not (out / "corrupt.png").exists()
+
+
+def test_colourise_glob_and_missing_input(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = main(
+        [
+            "colourise",
+            str(photos / "*.jpg"),
+            str(tmp_path / "nope.png"),
+            "-o",
+            str(out),
+            "--format",
+            "webp",
+            "-q",
+        ]
+    )
+    assert code == 1
+    assert "nope.png" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["coffee_grey.webp"]
+
+
+def test_colourise_bad_model_is_a_clear_error(
+    photos: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["colourise", str(photos / "astronaut.png"), "--model", "missing.pt"]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_console_script_on_astronaut(tmp_path: Path) -> None:
+    """The installed `tinct` command, as a user runs it, on scikit-image's astronaut.png."""
+    exe = Path(sys.executable).with_name("tinct")
+    shutil.copy(SAMPLES / "astronaut.png", tmp_path / "astronaut.png")
+    proc = subprocess.run(
+        [str(exe), "colourise", str(tmp_path / "astronaut.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = Image.open(tmp_path / "astronaut_colour.png")
+    assert out.size == (512, 512) and out.mode == "RGB"

@@ -1,0 +1,140 @@
+"""Registry, typed outputs, decoding and saving/loading of every registered model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tinct.models import (
+    Colouriser,
+    ModelOutput,
+    create_model,
+    list_models,
+    load_model,
+    model_entry,
+    register_model,
+    save_model,
+)
+from tinct.models.registry import _REGISTRY
+from tinct.nn.backbones import EfficientNetLiteEncoder
+
+# Small constructor arguments keep the parametrised forward/backward test fast.
+SMALL_KWARGS: dict[str, dict[str, object]] = {
+    "unet": {"base_channels": 8, "depth": 3},
+    "effnet-unet": {"pretrained": False},
+}
+
+
+def test_registry_lists_the_regression_family() -> None:
+    names = list_models()
+    assert {"unet", "effnet-unet"} <= set(names)
+    assert names == sorted(names)
+    assert set(list_models(family="regression")) >= {"unet", "effnet-unet"}
+    assert model_entry("unet").description
+
+
+def test_unknown_model_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match=r"unknown model 'nope'.*effnet-unet"):
+        create_model("nope")
+
+
+def test_register_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        register_model("unet")(lambda: None)  # type: ignore[arg-type,return-value]
+    assert "unet" in _REGISTRY
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_forward_backward_every_registered_model(name: str) -> None:
+    model = create_model(name, **SMALL_KWARGS.get(name, {}))  # type: ignore[arg-type]
+    assert isinstance(model, Colouriser)
+    m = model.input_multiple
+    lightness = torch.rand(2, 1, 2 * m, 3 * m) * 100
+    output = model(lightness)
+    assert isinstance(output, ModelOutput)
+    assert output.chroma_norm is not None
+    output.chroma_norm.square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads if g is not None)
+    chroma = model.decode(output)
+    assert chroma.shape == (2, 2, 2 * m, 3 * m)
+    # decode maps normalised chroma to colour-space units: |ab| reaches beyond 1.
+    assert torch.allclose(chroma / 110.0, output.chroma_norm) if model.space == "lab" else True
+
+
+def test_regression_decode_ignores_missing_output() -> None:
+    model = create_model("unet", base_channels=4, depth=1)
+    with pytest.raises(ValueError, match="chroma_norm"):
+        model.decode(ModelOutput())
+
+
+def test_effnet_encoder_loads_the_imagenet_weights_offline() -> None:
+    pretrained = EfficientNetLiteEncoder(pretrained=True)
+    scratch = EfficientNetLiteEncoder(pretrained=False)
+    w_pre = pretrained.stem[0].weight
+    w_new = scratch.stem[0].weight
+    assert not torch.allclose(w_pre, w_new)
+    feats = pretrained.eval()(torch.rand(1, 3, 64, 96))
+    assert [f.shape[1] for f in feats] == list(EfficientNetLiteEncoder.channels)
+    assert [f.shape[-1] for f in feats] == [48, 24, 12, 6, 3]
+
+
+def test_effnet_unet_sees_grey_rgb() -> None:
+    """The encoder receives the grey sRGB image of L (equal channels, in [0, 1])."""
+    model = create_model("effnet-unet", pretrained=False).eval()
+    seen: list[torch.Tensor] = []
+    model.encoder.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    lightness = (
+        torch.tensor([0.0, 50.0, 100.0]).view(1, 1, 1, 3).expand(1, 1, 32, 3).repeat(1, 1, 1, 11)
+    )
+    model(lightness[..., :32])
+    grey = seen[0]
+    assert grey.shape[1] == 3
+    assert torch.allclose(grey[:, 0], grey[:, 1]) and torch.allclose(grey[:, 1], grey[:, 2])
+    # L = 50 is sRGB 0.4663 (119/255): skimage.color.lab2rgb([50, 0, 0]).
+    assert grey[0, 0, 0, 1].item() == pytest.approx(0.46631, abs=1e-3)
+    assert grey[0, 0, 0, 0].item() == pytest.approx(0.0, abs=1e-4)
+    assert grey[0, 0, 0, 2].item() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    model = create_model("unet", base_channels=4, depth=2).eval()
+    path = save_model(model, tmp_path / "m.pt", metadata={"note": "test"}, half=False)
+    loaded = load_model(path)
+    x = torch.rand(1, 1, 32, 32) * 100
+    assert torch.allclose(model(x).chroma_norm, loaded(x).chroma_norm)  # type: ignore[arg-type]
+    assert loaded.registry_name == "unet" and loaded.init_kwargs == {"base_channels": 4, "depth": 2}
+
+
+def test_half_precision_export_is_close(tmp_path: Path) -> None:
+    model = create_model("effnet-unet", pretrained=True).eval()
+    path = save_model(model, tmp_path / "m.pt")
+    loaded = load_model(path)
+    x = torch.rand(1, 1, 64, 64) * 100
+    with torch.inference_mode():
+        diff = (model.decode(model(x)) - loaded.decode(loaded(x))).abs().max().item()
+    assert diff < 1.0  # ab units; fp16 weights change predictions by well under 1 unit
+
+
+def test_load_model_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no model"):
+        load_model(tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="architecture without trained weights"):
+        load_model("unet")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match=r"bad.pt"):
+        load_model(bad)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="not a tinct model"):
+        load_model(other)
+
+
+def test_bundled_default_model_loads_offline() -> None:
+    model = load_model("default")
+    assert model.registry_name == "effnet-unet"
+    assert not model.training

@@ -1,0 +1,108 @@
+"""The colourisation pipeline: sizes, strip-wise recombination, options, batch jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import tinct.pipeline as pipeline_mod
+from helpers import synthetic_photo, write_photos
+from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
+from tinct.models import create_model
+from tinct.pipeline import ColourisePipeline, colourise, colourise_files, model_resolution
+
+
+@pytest.fixture(scope="module")
+def tiny() -> ColourisePipeline:
+    torch.manual_seed(0)
+    return ColourisePipeline(create_model("unet", base_channels=4, depth=2), size=64)
+
+
+def test_model_resolution_keeps_aspect_and_area() -> None:
+    assert model_resolution(256, 256, 256, 32) == (256, 256)
+    assert model_resolution(8000, 12000, 256, 32) == (224, 320)
+    assert model_resolution(1, 1, 256, 32) == (256, 256)
+    h, w = model_resolution(100, 1000, 256, 32)
+    assert h % 32 == 0 and w % 32 == 0 and w / h == pytest.approx(10, rel=0.2)
+    with pytest.raises(ValueError, match="0x5"):
+        model_resolution(0, 5, 256, 32)
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (64, 64), (1, 1), (300, 17)])
+def test_output_size_equals_input_size(tiny: ColourisePipeline, shape: tuple[int, int]) -> None:
+    image = np.random.default_rng(0).integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+    out = tiny(image)
+    assert out.dtype == torch.uint8 and tuple(out.shape) == (3, *shape)
+
+
+def test_lightness_is_kept_at_full_resolution(tiny: ColourisePipeline) -> None:
+    image = synthetic_photo(120, 90, seed=3)
+    out = tiny(image).float() / 255
+    l_in, _ = rgb_to_lightness_chroma(torch.from_numpy(image).permute(2, 0, 1).float() / 255)
+    l_out, _ = rgb_to_lightness_chroma(out)
+    # Out-of-gamut chroma is clipped in RGB, which moves L a little; most pixels keep it.
+    assert (l_out - l_in).abs().median() < 1.0
+
+
+def test_strips_equal_whole_image_recombination(
+    tiny: ColourisePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_mod, "STRIP_ROWS", 7)
+    rgb = torch.from_numpy(synthetic_photo(50, 41, seed=1)).permute(2, 0, 1).contiguous()
+    chroma = torch.randn(2, 9, 13) * 30
+    out = tiny.recombine(rgb, chroma)
+    up = F.interpolate(chroma[None], size=(50, 41), mode="bilinear", align_corners=False)[0]
+    lightness, _ = rgb_to_lightness_chroma(rgb.float() / 255)
+    expected = (lightness_chroma_to_rgb(lightness, up) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+    assert (out.int() - expected.int()).abs().max() <= 1
+
+
+def test_saturation_zero_gives_grey(tiny: ColourisePipeline) -> None:
+    grey = ColourisePipeline(tiny.model, size=64, saturation=0.0)
+    out = grey(synthetic_photo(40, 40, seed=2)).int()
+    assert (out[0] - out[1]).abs().max() <= 1 and (out[1] - out[2]).abs().max() <= 1
+
+
+def test_bad_options_and_inputs(tiny: ColourisePipeline) -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        ColourisePipeline(tiny.model, temperature=0.38)
+    with pytest.raises(ValueError, match="saturation"):
+        ColourisePipeline(tiny.model, saturation=-1)
+    with pytest.raises(ValueError, match=r"\(5, 5, 7\)"):
+        tiny(np.zeros((5, 5, 7), dtype=np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        tiny(torch.zeros(3, 4, 4))
+    with pytest.raises(TypeError):
+        tiny([[1, 2]])  # type: ignore[arg-type]
+
+
+def test_grey_input_accepted(tiny: ColourisePipeline) -> None:
+    out = tiny(np.full((20, 30), 128, dtype=np.uint8))
+    assert tuple(out.shape) == (3, 20, 30)
+
+
+def test_batch_skips_and_reports_bad_files(tmp_path: Path, tiny: ColourisePipeline) -> None:
+    files = write_photos(tmp_path / "in", 3)
+    bad = tmp_path / "in" / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    result = colourise_files(
+        [*files[:2], bad, files[2]], tiny, out_dir=tmp_path / "out", progress=False
+    )
+    assert [p for p, _ in result.skipped] == [bad]
+    assert result.skipped[0][1]  # a reason is given
+    assert len(result.written) == 3
+    for src, dest in result.written:
+        assert dest.parent == tmp_path / "out" and dest.name == src.name
+        assert dest.is_file()
+
+
+def test_api_colourise_accepts_paths_and_arrays(tmp_path: Path, tiny: ColourisePipeline) -> None:
+    (path,) = write_photos(tmp_path, 1, size=(33, 47))
+    out = colourise(path, model=tiny.model, size=64)
+    assert out.shape == (33, 47, 3) and out.dtype == np.uint8
+    again = colourise(np.asarray(out), model=tiny.model, size=64)
+    assert again.shape == (33, 47, 3)

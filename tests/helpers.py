@@ -41,3 +41,20 @@ def write_photos(
         Image.fromarray(synthetic_photo(*size, seed=i)).save(path)
         paths.append(path)
     return paths
+
+
+def write_lightness_coded_photos(folder: Path, count: int, size: int = 40) -> list[Path]:
+    """Photos whose colour is a fixed function of brightness (dark blue -> bright orange),
+    so a colouriser can learn chroma from lightness alone within a few steps."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    paths = []
+    for i in range(count):
+        fx, fy, phase = rng.uniform(1, 4), rng.uniform(1, 4), rng.uniform(0, 6.28)
+        g = 0.5 + 0.5 * np.sin(fx * 6.28 * x + phase) * np.cos(fy * 6.28 * y)
+        rgb = np.stack([0.1 + 0.9 * g, 0.1 + 0.6 * g, 0.8 - 0.7 * g], axis=-1)
+        path = folder / f"coded_{i:02d}.png"
+        Image.fromarray((rgb * 255).round().astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths

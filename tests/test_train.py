@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from helpers import write_photos
+from helpers import write_lightness_coded_photos, write_photos
 from tinct.models import load_model
 from tinct.train import ConfigError, resolve_config, train
 from tinct.train.callbacks import read_metrics
@@ -105,7 +105,7 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
 
 def test_training_reduces_the_loss(tmp_path: Path) -> None:
     """On a fixed tiny set the L1 loss must go down within a few dozen steps."""
-    write_photos(tmp_path / "photos", 4, size=(40, 40))
+    write_lightness_coded_photos(tmp_path / "photos", 4)
     config = tiny_config(
         tmp_path / "photos", tmp_path / "run", max_steps=40, val_every_steps=20, log_every_steps=5
     )

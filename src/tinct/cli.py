@@ -97,9 +97,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_build_corpus(args: argparse.Namespace) -> int:
-    from tinct.data.corpus import build_corpus
+    from tinct.data.corpus import CorpusError, build_corpus
 
-    build_corpus(Path(args.dir), cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+    try:
+        build_corpus(
+            Path(args.dir),
+            tsv=args.tsv,
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            progress=not args.quiet,
+        )
+    except CorpusError as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -242,8 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", help="output folder")
     p.add_argument(
-        "--cache-dir", help="where downloaded packages are kept (default: ~/.cache/tinct/debs)"
+        "--cache-dir", help="where downloaded packages are kept (default: ~/.cache/tinct)"
     )
+    p.add_argument("--tsv", help="photo list to use instead of the shipped photo-corpus.tsv")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_build_corpus)
     return parser
 

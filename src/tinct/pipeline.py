@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
+from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
 from tinct.io import ImageReadError, read_image_numpy, write_image
 from tinct.models import Colouriser, load_model
 
@@ -143,6 +144,10 @@ class ColourisePipeline:
             rows = slice(top, min(height, top + STRIP_ROWS))
             t = frac[rows].view(1, -1, 1)
             strip_chroma = chroma_w[:, lo[rows]] * (1 - t) + chroma_w[:, hi[rows]] * t
+            if space == "lab":  # table-driven 8-bit path, same result as the float path
+                lightness = srgb8_to_lab_lightness(rgb[:, rows])
+                out[:, rows] = lab_to_srgb8(lightness, strip_chroma)
+                continue
             strip_rgb = rgb[:, rows].float().div_(255.0)
             lightness, _ = rgb_to_lightness_chroma(strip_rgb, space)
             colour = lightness_chroma_to_rgb(lightness, strip_chroma, space)

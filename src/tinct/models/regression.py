@@ -102,9 +102,11 @@ class EfficientUNetColouriser(Colouriser):
         self.head = nn.Conv2d(dec[3], 2, kernel_size=3, padding=1)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
-        grey = lightness_chroma_to_rgb(
-            lightness, lightness.new_zeros((*lightness.shape[:-3], 2, *lightness.shape[-2:]))
-        )
+        zeros = lightness.new_zeros((*lightness.shape[:-3], 2, *lightness.shape[-2:]))
+        # Channels of the Lab->sRGB result differ by float rounding only; their mean
+        # makes the three channels identical, as in a real greyscale photo.
+        grey = lightness_chroma_to_rgb(lightness, zeros).mean(dim=-3, keepdim=True)
+        grey = grey.expand(*grey.shape[:-3], 3, *grey.shape[-2:])
         f1, f2, f3, f4, f5 = self.encoder(grey)
         x = self.decoder[0](f5, f4)
         x = self.decoder[1](x, f3)

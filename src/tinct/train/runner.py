@@ -167,7 +167,7 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
                 "global_step": trainer.global_step,
                 "train_seconds_this_run": round(elapsed, 1),
                 "train_images": len(train_set.files),
-                "torch": torch.__version__,
+                "torch": str(torch.__version__),
             },
         )
         log.info(

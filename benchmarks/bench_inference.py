@@ -1,0 +1,258 @@
+"""Inference speed and memory of the default model next to an ECCV16-shaped network.
+
+Prints, for each network, measured in the same run on the same CPU:
+
+- median latency of the network alone at 256x256 (fp32; channels_last; bf16 autocast),
+- median end-to-end time for a 1024x1024 JPEG (decode -> colourise -> encode JPEG),
+- images/s over a folder (default: the corpus test split, else scikit-image's samples),
+- peak RSS of a fresh process colourising a 12000x8000 JPEG (decode -> colourise -> encode).
+
+The reference is the network of Zhang et al. 2016 ("ECCV16"): seed 002 section 4.1,
+table 1, with Zhang's released channel widths (conv7 512, conv8 256: the widths that give
+the seed's 32,235,385 parameters), random weights, 313-bin output at 1/4 resolution decoded
+by annealed mean (T = 0.38). Speed does not depend on the weights.
+
+Usage: python benchmarks/bench_inference.py [--threads N] [--repeats N] [--folder DIR]
+                                            [--skip-big] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+
+from tinct.io import iter_image_files, read_image_numpy, write_image
+from tinct.models import Colouriser, ModelOutput, load_model
+from tinct.pipeline import ColourisePipeline, colourise_files
+
+REPO = Path(__file__).resolve().parents[1]
+BINS_FILE = REPO.parent / "shared" / "data" / "zhang_ab_gamut_313.txt"
+
+
+class ECCV16Shaped(Colouriser):
+    """Zhang et al. 2016's colourisation network (layer table of seed 002), for timing."""
+
+    supports_temperature = True
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(
+            cin: int, cout: int, n: int, *, stride: int = 1, dilation: int = 1
+        ) -> list[nn.Module]:
+            layers: list[nn.Module] = []
+            for i in range(n):
+                s = stride if i == n - 1 else 1
+                conv = nn.Conv2d(cin if i == 0 else cout, cout, 3, s, dilation, dilation=dilation)
+                layers += [conv, nn.ReLU(inplace=True)]
+            return [*layers, nn.BatchNorm2d(cout)]
+
+        self.net = nn.Sequential(
+            *block(1, 64, 2, stride=2),
+            *block(64, 128, 2, stride=2),
+            *block(128, 256, 3, stride=2),
+            *block(256, 512, 3),
+            *block(512, 512, 3, dilation=2),
+            *block(512, 512, 3, dilation=2),
+            *block(512, 512, 3),
+            nn.ConvTranspose2d(512, 256, 4, 2, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, 1, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, 3, 1, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 313, 1),
+        )
+        if BINS_FILE.is_file():
+            bins = torch.tensor(np.loadtxt(BINS_FILE), dtype=torch.float32)
+        else:  # the shape is what matters for timing
+            bins = torch.randn(313, 2) * 40
+        self.register_buffer("bins", bins)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        return ModelOutput(extras={"logits": self.net(lightness / 50 - 1)})
+
+    def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
+        t = 0.38 if temperature is None else temperature
+        probs = torch.softmax(output.extras["logits"].float() / t, dim=1)
+        return torch.einsum("bqhw,qc->bchw", probs, self.bins)
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def model_latency(model: Colouriser, repeats: int) -> dict[str, float]:
+    """Median seconds of forward + decode at 256x256 in three execution modes."""
+    x = torch.rand(1, 1, 256, 256) * 100
+    out: dict[str, float] = {}
+    model.eval()
+    for mode in ("fp32", "channels_last", "channels_last+bf16"):
+        cl = mode.startswith("channels_last")
+        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)  # type: ignore[call-overload]
+        inp = x.contiguous(memory_format=torch.channels_last) if cl else x
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if "bf16" in mode else nullcontext()
+
+        def run(inp: Tensor = inp, ctx: object = ctx) -> None:
+            with torch.inference_mode(), ctx:  # type: ignore[attr-defined]
+                model.decode(model(inp))
+
+        out[mode] = median_time(run, repeats)
+    model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
+    return out
+
+
+def end_to_end(pipeline: ColourisePipeline, jpeg: Path, out: Path, repeats: int) -> float:
+    def run() -> None:
+        write_image(out, pipeline(read_image_numpy(jpeg)), quality=90)
+
+    return median_time(run, repeats)
+
+
+BIG_SCRIPT = """
+import resource, sys, time
+import torch
+sys.path.insert(0, {bench_dir!r})
+torch.set_num_threads({threads})
+from tinct.io import read_image_numpy, write_image
+from tinct.pipeline import ColourisePipeline
+which, src, dst = sys.argv[1:4]
+if which == "eccv16":
+    from bench_inference import ECCV16Shaped
+    model = ECCV16Shaped().eval()
+else:
+    from tinct.models import load_model
+    model = load_model(which)
+start = time.perf_counter()
+image = read_image_numpy(src)
+write_image(dst, ColourisePipeline(model)(image), quality=90)
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def big_image_run(which: str, src: Path, dst: Path, threads: int) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of a fresh process colourising ``src``."""
+    code = BIG_SCRIPT.format(bench_dir=str(Path(__file__).parent), threads=threads)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, which, str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, rss_kb = proc.stdout.split()[-2:]
+    return float(seconds), float(rss_kb) / 1024
+
+
+def make_inputs(tmp: Path) -> tuple[Path, Path]:
+    """A 1024x1024 JPEG and a 12000x8000 JPEG made from a real photo (scikit-image's
+    astronaut), resized with Pillow's bicubic filter."""
+    import skimage.data
+
+    photo = Image.open(Path(skimage.data.__file__).parent / "astronaut.png").convert("RGB")
+    small = tmp / "photo_1024.jpg"
+    photo.resize((1024, 1024), Image.Resampling.BICUBIC).save(small, quality=90)
+    big = tmp / "photo_12000x8000.jpg"
+    photo.resize((12000, 8000), Image.Resampling.BICUBIC).save(big, quality=90)
+    return small, big
+
+
+def default_folder() -> list[Path]:
+    corpus = REPO / "corpus"
+    if (corpus / "manifest.tsv").is_file():
+        from tinct.data.corpus import corpus_files
+
+        return corpus_files(corpus, "test")
+    import skimage.data
+
+    return iter_image_files([Path(skimage.data.__file__).parent / "*.png"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", default="default", help="tinct model to measure (default: %(default)s)"
+    )
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument(
+        "--folder", type=Path, default=None, help="images for the throughput figure"
+    )
+    parser.add_argument("--skip-big", action="store_true", help="skip the 12000x8000 run")
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    nets: dict[str, Colouriser] = {
+        "tinct " + args.model: load_model(args.model),
+        "ECCV16-shaped": ECCV16Shaped().eval(),
+    }
+    files = iter_image_files([args.folder]) if args.folder else default_folder()
+    machine = platform.processor() or platform.machine()
+    print(f"# {machine}, torch {torch.__version__}, {args.threads} threads")
+    results: dict[str, dict[str, object]] = {}
+    e2e: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        jpeg_1024, jpeg_big = make_inputs(tmp)
+        for name, model in nets.items():
+            params = sum(p.numel() for p in model.parameters())
+            print(f"\n## {name} ({params / 1e6:.2f} M parameters)")
+            latency = model_latency(model, args.repeats)
+            for mode, secs in latency.items():
+                print(f"model only 256x256, {mode:<20} {secs * 1000:8.1f} ms")
+            pipeline = ColourisePipeline(model)
+            e2e[name] = end_to_end(pipeline, jpeg_1024, tmp / "out.jpg", args.repeats)
+            print(f"end to end 1024x1024 JPEG            {e2e[name] * 1000:8.1f} ms")
+            start = time.perf_counter()
+            result = colourise_files(files, pipeline, out_dir=tmp / "folder_out", progress=False)
+            rate = len(result.written) / (time.perf_counter() - start)
+            label = f"folder ({len(result.written)} images)"
+            print(f"{label:<37}{rate:8.2f} images/s")
+            row: dict[str, object] = {
+                "params": params,
+                "model_256_s": latency,
+                "e2e_1024_jpeg_s": e2e[name],
+                "folder_images": len(result.written),
+                "folder_images_per_s": rate,
+            }
+            if not args.skip_big:
+                which = args.model if name.startswith("tinct") else "eccv16"
+                secs, rss = big_image_run(which, jpeg_big, tmp / "big_out.jpg", args.threads)
+                print(f"12000x8000 JPEG, fresh process       {secs:8.1f} s, peak RSS {rss:.0f} MB")
+                row["big_12000x8000_s"] = secs
+                row["big_12000x8000_peak_rss_mb"] = rss
+            results[name] = row
+    ours, ref = list(e2e)
+    ratio = e2e[ref] / e2e[ours]
+    print(f"\nend-to-end 1024x1024 speed-up of {ours} over {ref}: {ratio:.1f}x")
+    if args.json:
+        summary = {"threads": args.threads, "results": results, "speedup_e2e_1024": ratio}
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

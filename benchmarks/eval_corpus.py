@@ -1,0 +1,149 @@
+"""Quality of colourisers on the corpus test split, next to the greyscale baseline.
+
+Every test photo is resized (Pillow, area filter) so its long side is at most
+``--max-side`` pixels; that is the ground truth. Each model colourises it through the
+user-facing pipeline (which only sees its lightness) at the model's default
+resolution. Per image: PSNR (RGB), mean CIEDE2000 and CIE76 Delta E (Lab), RMSE of
+ab, and the colourfulness M of Hasler & Süsstrunk (2003); the table gives means over
+the images and the ratio of mean M to the ground truth's.
+
+Usage: python benchmarks/eval_corpus.py MODEL [MODEL ...] [--corpus corpus] [--split test]
+           [--max-side 512] [--markdown OUT.md] [--json OUT.json]
+MODEL is a bundled name, a model file or checkpoint; "greyscale" (the input's
+lightness with zero chroma) is always included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from tinct.color import rgb_to_lab
+from tinct.data.corpus import corpus_files
+from tinct.eval.metrics import colourfulness, delta_e_cie76, delta_e_ciede2000, psnr
+from tinct.io import read_image_numpy
+from tinct.models import load_model
+from tinct.pipeline import ColourisePipeline
+
+METRICS = ("psnr_db", "ciede2000", "cie76", "rmse_ab", "colourfulness")
+
+
+def load_truth(path: Path, max_side: int) -> np.ndarray:
+    rgb = read_image_numpy(path)
+    h, w = rgb.shape[:2]
+    if max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    return rgb
+
+
+def to_float(rgb: np.ndarray | torch.Tensor) -> torch.Tensor:
+    t = torch.from_numpy(rgb).permute(2, 0, 1) if isinstance(rgb, np.ndarray) else rgb
+    return t.float() / 255.0
+
+
+def measure(output: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    lab_out, lab_true = rgb_to_lab(output), rgb_to_lab(truth)
+    return {
+        "psnr_db": psnr(output, truth).item(),
+        "ciede2000": delta_e_ciede2000(lab_out, lab_true).mean().item(),
+        "cie76": delta_e_cie76(lab_out, lab_true).mean().item(),
+        "rmse_ab": (lab_out[1:] - lab_true[1:]).pow(2).mean().sqrt().item(),
+        "colourfulness": colourfulness(output).item(),
+    }
+
+
+def greyscale(truth: torch.Tensor) -> torch.Tensor:
+    """The baseline: the photo's own lightness with a = b = 0, as 8-bit RGB."""
+    from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
+
+    lightness = srgb8_to_lab_lightness(truth)
+    return lab_to_srgb8(lightness, lightness.new_zeros((2, *lightness.shape[-2:])))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("models", nargs="+", help="bundled names, model files or checkpoints")
+    parser.add_argument("--names", nargs="*", default=None, help="display names for the models")
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    names = args.names or args.models
+    if len(names) != len(args.models):
+        parser.error("--names needs one name per model")
+
+    files = corpus_files(args.corpus, args.split)
+    truths = [load_truth(f, args.max_side) for f in files]
+    pipelines = {
+        n: ColourisePipeline(load_model(m)) for n, m in zip(names, args.models, strict=True)
+    }
+    per_image: dict[str, list[dict[str, float]]] = {"greyscale": [], **{n: [] for n in pipelines}}
+    truth_m: list[float] = []
+    seconds: dict[str, float] = dict.fromkeys(per_image, 0.0)
+    for truth_np in truths:
+        truth8 = torch.from_numpy(truth_np).permute(2, 0, 1).contiguous()
+        truth = to_float(truth8)
+        truth_m.append(colourfulness(truth).item())
+        start = time.perf_counter()
+        grey = greyscale(truth8)
+        seconds["greyscale"] += time.perf_counter() - start
+        per_image["greyscale"].append(measure(to_float(grey), truth))
+        for name, pipeline in pipelines.items():
+            start = time.perf_counter()
+            out = pipeline(truth8)
+            seconds[name] += time.perf_counter() - start
+            per_image[name].append(measure(to_float(out), truth))
+
+    summary: dict[str, dict[str, float]] = {}
+    for name, rows in per_image.items():
+        means = {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
+        means["colourfulness_ratio"] = means["colourfulness"] / float(np.mean(truth_m))
+        means["seconds_per_image"] = seconds[name] / len(rows)
+        summary[name] = means
+    header = (
+        f"{len(files)} photos of the corpus '{args.split}' split, long side <= {args.max_side} px; "
+        f"ground-truth colourfulness {np.mean(truth_m):.1f}"
+    )
+    lines = [
+        header,
+        "",
+        "| model | PSNR (dB) ↑ | CIEDE2000 ↓ | CIE76 ↓ | RMSE ab ↓ | colourfulness | "
+        "vs. truth | s/image |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in summary.items():
+        lines.append(
+            f"| {name} | {m['psnr_db']:.2f} | {m['ciede2000']:.2f} | {m['cie76']:.2f} | "
+            f"{m['rmse_ab']:.2f} | {m['colourfulness']:.1f} | {m['colourfulness_ratio']:.2f} | "
+            f"{m['seconds_per_image']:.3f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    if args.json:
+        payload = {
+            "split": args.split,
+            "max_side": args.max_side,
+            "files": [str(f) for f in files],
+            "summary": summary,
+            "truth_colourfulness": truth_m,
+            "per_image": per_image,
+        }
+        args.json.write_text(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()

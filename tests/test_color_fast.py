@@ -1,0 +1,56 @@
+"""The table-driven 8-bit Lab path of the pipeline agrees with the float conversions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from skimage.color import lab2rgb, rgb2lab
+
+from tinct.color import lab_to_rgb, rgb_to_lab
+from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
+
+
+def test_lightness_of_every_grey_level_and_random_colours() -> None:
+    levels = torch.arange(256, dtype=torch.uint8).view(1, 1, 256).expand(3, 1, 256)
+    g = torch.Generator().manual_seed(0)
+    colours = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8, generator=g)
+    for rgb8 in (levels, colours):
+        ref = rgb2lab(rgb8.permute(1, 2, 0).numpy() / 255.0)[..., 0]
+        ours = srgb8_to_lab_lightness(rgb8)[0].double().numpy()
+        assert abs(ours - ref).max() < 1e-3
+
+
+def test_back_to_8bit_within_one_level_of_the_float_path() -> None:
+    g = torch.Generator().manual_seed(1)
+    lab = torch.stack(
+        [
+            torch.rand(64, 64, generator=g) * 100,
+            torch.rand(64, 64, generator=g) * 220 - 110,
+            torch.rand(64, 64, generator=g) * 220 - 110,
+        ]
+    )
+    fast = lab_to_srgb8(lab[:1], lab[1:]).int()
+    ref = (lab_to_rgb(lab) * 255 + 0.5).floor().clamp(0, 255).int()
+    assert (fast - ref).abs().max() <= 1
+    assert (fast != ref).float().mean() < 0.01
+    # Independent reference: scikit-image clips out-of-gamut colours the same way.
+    sk = (lab2rgb(lab.permute(1, 2, 0).double().numpy()) * 255 + 0.5).clip(0, 255).astype(int)
+    assert abs(fast.permute(1, 2, 0).numpy() - sk).max() <= 1
+
+
+def test_round_trip_of_8bit_images_is_exact_within_one_level() -> None:
+    g = torch.Generator().manual_seed(2)
+    rgb8 = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8, generator=g)
+    ab = rgb_to_lab(rgb8.float() / 255)[:, 1:]
+    back = lab_to_srgb8(srgb8_to_lab_lightness(rgb8), ab)
+    assert back.shape == rgb8.shape and back.dtype == torch.uint8
+    assert (back.int() - rgb8.int()).abs().max() <= 1
+
+
+def test_bad_inputs_name_the_shape() -> None:
+    with pytest.raises(ValueError, match=r"\(4, 8, 8\)"):
+        srgb8_to_lab_lightness(torch.zeros(4, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        srgb8_to_lab_lightness(torch.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match=r"\(3, 8, 8\)"):
+        lab_to_srgb8(torch.zeros(1, 8, 8), torch.zeros(3, 8, 8))

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from tinct.io import iter_image_files, read_image_numpy, write_image
 from tinct.models import Colouriser, ModelOutput, load_model
-from tinct.pipeline import ColourisePipeline, colourise_files
+from tinct.pipeline import ColourisePipeline, colourise_files, native_bf16
 
 REPO = Path(__file__).resolve().parents[1]
 BINS_FILE = REPO.parent / "shared" / "data" / "zhang_ab_gamut_313.txt"
@@ -212,7 +212,9 @@ def main() -> None:
     }
     files = iter_image_files([args.folder]) if args.folder else default_folder()
     machine = platform.processor() or platform.machine()
-    print(f"# {machine}, torch {torch.__version__}, {args.threads} threads")
+    bf16 = "native bf16" if native_bf16() else "no native bf16"
+    print(f"# {machine}, torch {torch.__version__}, {args.threads} threads, {bf16}")
+    print("# pipeline: default options (precision auto, channels_last)")
     results: dict[str, dict[str, object]] = {}
     e2e: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -29,7 +29,7 @@ from tinct.data.corpus import corpus_files
 from tinct.eval.metrics import colourfulness, delta_e_cie76, delta_e_ciede2000, psnr
 from tinct.io import read_image_numpy
 from tinct.models import load_model
-from tinct.pipeline import ColourisePipeline
+from tinct.pipeline import ColourisePipeline, native_bf16
 
 METRICS = ("psnr_db", "ciede2000", "cie76", "rmse_ab", "colourfulness")
 
@@ -40,7 +40,7 @@ def load_truth(path: Path, max_side: int) -> np.ndarray:
     if max(h, w) > max_side:
         scale = max_side / max(h, w)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+        rgb = np.array(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
     return rgb
 
 
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -87,7 +88,8 @@ def main() -> None:
     files = corpus_files(args.corpus, args.split)
     truths = [load_truth(f, args.max_side) for f in files]
     pipelines = {
-        n: ColourisePipeline(load_model(m)) for n, m in zip(names, args.models, strict=True)
+        n: ColourisePipeline(load_model(m), precision=args.precision)
+        for n, m in zip(names, args.models, strict=True)
     }
     per_image: dict[str, list[dict[str, float]]] = {"greyscale": [], **{n: [] for n in pipelines}}
     truth_m: list[float] = []
@@ -114,7 +116,12 @@ def main() -> None:
         summary[name] = means
     header = (
         f"{len(files)} photos of the corpus '{args.split}' split, long side <= {args.max_side} px; "
-        f"ground-truth colourfulness {np.mean(truth_m):.1f}"
+        f"ground-truth colourfulness {np.mean(truth_m):.1f}; network precision {args.precision}"
+        + (
+            f" ({'bf16' if native_bf16() else 'fp32'} on this CPU)"
+            if args.precision == "auto"
+            else ""
+        )
     )
     lines = [
         header,

@@ -138,3 +138,23 @@ def test_bundled_default_model_loads_offline() -> None:
     model = load_model("default")
     assert model.registry_name == "effnet-unet"
     assert not model.training
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_fusing_batch_norm_keeps_the_outputs(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, **SMALL_KWARGS.get(name, {}))  # type: ignore[arg-type]
+    # Non-trivial running statistics, as after training.
+    model.train()
+    m = model.input_multiple
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.rand(2, 1, 2 * m, 2 * m) * 100)
+    model.eval()
+    x = torch.rand(1, 1, 2 * m, 3 * m) * 100
+    with torch.no_grad():
+        before = model(x).chroma_norm
+        model.fuse_for_inference()
+        after = model(x).chroma_norm
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in model.modules())
+    assert torch.allclose(before, after, atol=1e-4)  # type: ignore[arg-type]

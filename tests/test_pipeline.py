@@ -106,3 +106,34 @@ def test_api_colourise_accepts_paths_and_arrays(tmp_path: Path, tiny: ColouriseP
     assert out.shape == (33, 47, 3) and out.dtype == np.uint8
     again = colourise(np.asarray(out), model=tiny.model, size=64)
     assert again.shape == (33, 47, 3)
+
+
+@pytest.mark.slow
+def test_a_96_megapixel_photo_keeps_its_size(tiny: ColourisePipeline) -> None:
+    """12000x8000 goes through the strip-wise path (peak memory: benchmarks/bench_inference.py)."""
+    small = synthetic_photo(80, 120, seed=5)
+    image = np.repeat(np.repeat(small, 100, axis=0), 100, axis=1)
+    assert image.shape == (8000, 12000, 3)
+    out = tiny(image)
+    assert tuple(out.shape) == (3, 8000, 12000)
+    # Lightness comes from the full-resolution input: block edges stay sharp.
+    l_out, _ = rgb_to_lightness_chroma(out[:, 95:105, :].float() / 255)
+    l_in, _ = rgb_to_lightness_chroma(
+        torch.from_numpy(image[95:105]).permute(2, 0, 1).float() / 255
+    )
+    assert (l_out - l_in).abs().median() < 1.0
+
+
+def test_precision_options(tiny: ColourisePipeline) -> None:
+    with pytest.raises(ValueError, match="precision"):
+        ColourisePipeline(tiny.model, precision="fp8")
+    image = synthetic_photo(64, 64, seed=4)
+    fp32 = ColourisePipeline(tiny.model, size=64, precision="fp32")
+    bf16 = ColourisePipeline(tiny.model, size=64, precision="bf16")
+    assert fp32.precision == "fp32" and bf16.precision == "bf16"
+    auto = ColourisePipeline(tiny.model, size=64)
+    assert auto.precision in ("fp32", "bf16")
+    # bf16 changes the prediction a little, never the size or the lightness.
+    a, b = fp32(image).int(), bf16(image).int()
+    assert a.shape == b.shape
+    assert (a - b).abs().float().mean() < 3

@@ -33,7 +33,11 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
     try:
         model = load_model(args.model)
         pipeline = ColourisePipeline(
-            model, size=args.size, temperature=args.temperature, saturation=args.saturation
+            model,
+            size=args.size,
+            temperature=args.temperature,
+            saturation=args.saturation,
+            precision=args.precision,
         )
     except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"tinct: {err}", file=sys.stderr)
@@ -176,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="scale the predicted chroma (default: %(default)s)",
     )
     p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="network precision; auto: bf16 where the CPU has native bf16 (default: %(default)s)",
+    )
+    p.add_argument(
         "--format",
         choices=["png", "jpg", "webp"],
         default=None,
@@ -261,7 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tinct`` console script."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    handler = logging.StreamHandler()
+    # A handler level (not only the root's): Lightning's loggers propagate INFO records
+    # to the root handlers besides printing them with their own.
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
     return code

@@ -12,15 +12,18 @@ lives at a time; a 12000x8000 photo needs well under 3 GB in all.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -32,6 +35,15 @@ from tinct.models import Colouriser, load_model
 
 #: Rows of the full-resolution image processed at once.
 STRIP_ROWS = 256
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); there bf16
+    autocast speeds the network up, elsewhere it slows it down."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
 def model_resolution(height: int, width: int, size: int, multiple: int) -> tuple[int, int]:
@@ -65,6 +77,16 @@ def _as_chw_uint8(image: Tensor | np.ndarray) -> Tensor:
     return tensor
 
 
+def resize_uint8(rgb: Tensor, height: int, width: int) -> Tensor:
+    """Resize an RGB uint8 ``(3, H, W)`` image with Pillow's antialiased bilinear filter.
+
+    Works on 8-bit data, so a 100-megapixel photo is never held as floats.
+    """
+    hwc = np.ascontiguousarray(rgb.permute(1, 2, 0).numpy())
+    small = Image.fromarray(hwc).resize((width, height), Image.Resampling.BILINEAR)
+    return torch.from_numpy(np.asarray(small).copy()).permute(2, 0, 1)
+
+
 def _row_interpolation(out_rows: int, in_rows: int) -> tuple[Tensor, Tensor, Tensor]:
     """Source rows and weights of bilinear resizing (align_corners=False) along one axis."""
     src = (torch.arange(out_rows, dtype=torch.float64) + 0.5) * (in_rows / out_rows) - 0.5
@@ -84,14 +106,18 @@ class ColourisePipeline:
             about that area). Default: the model's own ``input_size``.
         temperature: decoding temperature for models that support it.
         saturation: multiplies the predicted chroma (1 = as predicted).
+        precision: "fp32", "bf16" (autocast; on the corpus test split the predicted ab
+            moves by 0.5 units on average, well below a visible difference) or "auto":
+            bf16 where the CPU computes it natively (AVX512-BF16 or AMX), else fp32.
+        channels_last: run convolutions in NHWC memory layout.
     """
 
     model: Colouriser
     size: int | None = None
     temperature: float | None = None
     saturation: float = 1.0
+    precision: str = "auto"
     channels_last: bool = True
-    _prepared: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.size is not None and self.size < self.model.input_multiple:
@@ -103,7 +129,13 @@ class ColourisePipeline:
                 f"model {self.model.registry_name or type(self.model).__name__!r} has no "
                 "temperature option (only classification models decode with a temperature)"
             )
-        self.model.eval()
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.precision == "auto":
+            self.precision = "bf16" if native_bf16() else "fp32"
+        # A fused copy: the caller's model stays trainable.
+        self.model = copy.deepcopy(self.model).eval()
+        self.model.fuse_for_inference()
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
@@ -115,17 +147,18 @@ class ColourisePipeline:
         h, w = model_resolution(
             height, width, self.size or self.model.input_size, self.model.input_multiple
         )
-        small = (
-            F.interpolate(
-                rgb[None].float(), size=(h, w), mode="bilinear", antialias=True, align_corners=False
-            )
-            .div_(255.0)
-            .clamp_(0, 1)
-        )
+        small = resize_uint8(rgb, h, w).float().div_(255.0)[None]
         lightness, _ = rgb_to_lightness_chroma(small, space)
         if self.channels_last:
             lightness = lightness.contiguous(memory_format=torch.channels_last)
-        chroma = self.model.decode(self.model(lightness), temperature=self.temperature)
+        autocast = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if self.precision == "bf16"
+            else nullcontext()
+        )
+        with autocast:
+            output = self.model(lightness)
+        chroma = self.model.decode(output, temperature=self.temperature)
         return chroma[0].float() * self.saturation
 
     @torch.inference_mode()
@@ -143,7 +176,9 @@ class ColourisePipeline:
         for top in range(0, height, STRIP_ROWS):
             rows = slice(top, min(height, top + STRIP_ROWS))
             t = frac[rows].view(1, -1, 1)
-            strip_chroma = chroma_w[:, lo[rows]] * (1 - t) + chroma_w[:, hi[rows]] * t
+            strip_chroma = torch.lerp(
+                chroma_w.index_select(1, lo[rows]), chroma_w.index_select(1, hi[rows]), t
+            )
             if space == "lab":  # table-driven 8-bit path, same result as the float path
                 lightness = srgb8_to_lab_lightness(rgb[:, rows])
                 out[:, rows] = lab_to_srgb8(lightness, strip_chroma)
@@ -272,6 +307,7 @@ def colourise(
     size: int | None = None,
     temperature: float | None = None,
     saturation: float = 1.0,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Colourise one image (a path, an ``(H, W, 3)`` uint8 array or a ``(3, H, W)`` tensor).
 
@@ -280,7 +316,7 @@ def colourise(
     """
     colouriser = load_model(model) if isinstance(model, (str, os.PathLike)) else model
     pipeline = ColourisePipeline(
-        colouriser, size=size, temperature=temperature, saturation=saturation
+        colouriser, size=size, temperature=temperature, saturation=saturation, precision=precision
     )
     if isinstance(image, (str, os.PathLike)):
         image = read_image_numpy(image)

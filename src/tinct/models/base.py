@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from tinct.color import denormalize_chroma, normalize_lightness
+from tinct.nn.fuse import fuse_sequential_conv_bn
 
 
 @dataclass
@@ -52,6 +53,11 @@ class Colouriser(nn.Module):
     def normalize_input(self, lightness: Tensor) -> Tensor:
         """Lightness in colour-space units -> the normalised input in about [-1, 1]."""
         return normalize_lightness(lightness, self.space)
+
+    def fuse_for_inference(self) -> None:
+        """Fold batch norms into convolutions (same outputs, faster); the model can no
+        longer be trained afterwards. The pipeline applies it to a copy of the model."""
+        fuse_sequential_conv_bn(self)
 
     def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
         """Raw output -> chroma ``(B, 2, h, w)`` in colour-space units."""

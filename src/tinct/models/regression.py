@@ -118,6 +118,10 @@ class EfficientUNetColouriser(Colouriser):
         )
         return ModelOutput(chroma_norm=chroma)
 
+    def fuse_for_inference(self) -> None:
+        super().fuse_for_inference()
+        self.encoder.fuse_for_inference()
+
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the pretrained encoder (trained with a lower learning rate)."""
         return list(self.encoder.parameters())

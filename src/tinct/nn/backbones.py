@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from tinct.nn.fuse import fold_bn_into_conv, fuse_sequential_conv_bn
+
 #: Input normalisation of the pretrained EfficientNet-Lite weights: ``(x - 0.5) / 0.5``
 #: on RGB in [0, 1].
 EFFICIENTNET_LITE_MEAN = 0.5
@@ -73,6 +75,31 @@ class EfficientNetLiteEncoder(nn.Module):
         for end in cuts:
             self.stages.append(nn.Sequential(*blocks[start:end]))
             start = end
+
+    @torch.no_grad()
+    def fuse_for_inference(self) -> int:
+        """Fold every batch norm into its convolution (eval only); returns how many.
+
+        Also gives stride-1 "same"-padded convolutions their padding directly instead
+        of a separate zero-padding layer.
+        """
+        count = fuse_sequential_conv_bn(self)
+        pairs = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
+        for block in self.modules():
+            for conv_name, bn_name in pairs:
+                conv, bn = getattr(block, conv_name, None), getattr(block, bn_name, None)
+                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                    fold_bn_into_conv(conv, bn)
+                    setattr(block, bn_name, nn.Identity())
+                    count += 1
+        for conv in self.modules():
+            pad = getattr(conv, "static_padding", None)
+            if isinstance(conv, nn.Conv2d) and isinstance(pad, nn.ZeroPad2d):
+                left, right, top, bottom = pad.padding
+                if left == right and top == bottom:
+                    conv.padding = (top, left)
+                    conv.static_padding = nn.Identity()
+        return count
 
     def forward(self, rgb: Tensor) -> list[Tensor]:
         x = self.stem((rgb - EFFICIENTNET_LITE_MEAN) / EFFICIENTNET_LITE_STD)

@@ -19,6 +19,7 @@ Usage: python benchmarks/bench_inference.py [--threads N] [--repeats N] [--folde
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import statistics
@@ -27,7 +28,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -84,12 +84,12 @@ class ECCV16Shaped(Colouriser):
         self.register_buffer("bins", bins)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
-        return ModelOutput(extras={"logits": self.net(lightness / 50 - 1)})
+        return ModelOutput(extras={"logits": self.net(self.to_compute_dtype(lightness / 50 - 1))})
 
     def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
         t = 0.38 if temperature is None else temperature
         probs = torch.softmax(output.extras["logits"].float() / t, dim=1)
-        return torch.einsum("bqhw,qc->bchw", probs, self.bins)
+        return torch.einsum("bqhw,qc->bchw", probs, self.bins.float())
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -104,22 +104,27 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> floa
 
 
 def model_latency(model: Colouriser, repeats: int) -> dict[str, float]:
-    """Median seconds of forward + decode at 256x256 in three execution modes."""
+    """Median seconds of forward + decode at 256x256 (batch norms folded, as in the
+    pipeline) in four execution modes."""
     x = torch.rand(1, 1, 256, 256) * 100
     out: dict[str, float] = {}
-    model.eval()
-    for mode in ("fp32", "channels_last", "channels_last+bf16"):
-        cl = mode.startswith("channels_last")
-        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)  # type: ignore[call-overload]
-        inp = x.contiguous(memory_format=torch.channels_last) if cl else x
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if "bf16" in mode else nullcontext()
+    fused = copy.deepcopy(model).eval()
+    fused.fuse_for_inference()
+    for mode in ("fp32", "channels_last", "channels_last+bf16 autocast", "channels_last+bf16"):
+        net = copy.deepcopy(fused)
+        inp = x
+        if mode.startswith("channels_last"):
+            net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            inp = x.contiguous(memory_format=torch.channels_last)
+        if mode == "channels_last+bf16":
+            net.to(torch.bfloat16)
+        autocast = mode.endswith("autocast")
 
-        def run(inp: Tensor = inp, ctx: object = ctx) -> None:
-            with torch.inference_mode(), ctx:  # type: ignore[attr-defined]
-                model.decode(model(inp))
+        def run(net: Colouriser = net, inp: Tensor = inp, autocast: bool = autocast) -> None:
+            with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+                net.decode(net(inp).float())
 
         out[mode] = median_time(run, repeats)
-    model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     return out
 
 
@@ -225,26 +230,33 @@ def main() -> None:
             print(f"\n## {name} ({params / 1e6:.2f} M parameters)")
             latency = model_latency(model, args.repeats)
             for mode, secs in latency.items():
-                print(f"model only 256x256, {mode:<20} {secs * 1000:8.1f} ms")
+                print(f"{'model only 256x256, ' + mode:<48}{secs * 1000:8.1f} ms")
+            e2e_fp32 = end_to_end(
+                ColourisePipeline(model, precision="fp32"), jpeg_1024, tmp / "out.jpg", args.repeats
+            )
+            print(f"{'end to end 1024x1024 JPEG, fp32':<48}{e2e_fp32 * 1000:8.1f} ms")
             pipeline = ColourisePipeline(model)
             e2e[name] = end_to_end(pipeline, jpeg_1024, tmp / "out.jpg", args.repeats)
-            print(f"end to end 1024x1024 JPEG            {e2e[name] * 1000:8.1f} ms")
+            label = f"end to end 1024x1024 JPEG, {pipeline.precision} (default)"
+            print(f"{label:<48}{e2e[name] * 1000:8.1f} ms")
             start = time.perf_counter()
             result = colourise_files(files, pipeline, out_dir=tmp / "folder_out", progress=False)
             rate = len(result.written) / (time.perf_counter() - start)
             label = f"folder ({len(result.written)} images)"
-            print(f"{label:<37}{rate:8.2f} images/s")
+            print(f"{label:<48}{rate:8.2f} images/s")
             row: dict[str, object] = {
                 "params": params,
                 "model_256_s": latency,
                 "e2e_1024_jpeg_s": e2e[name],
+                "e2e_1024_jpeg_fp32_s": e2e_fp32,
+                "precision": pipeline.precision,
                 "folder_images": len(result.written),
                 "folder_images_per_s": rate,
             }
             if not args.skip_big:
                 which = args.model if name.startswith("tinct") else "eccv16"
                 secs, rss = big_image_run(which, jpeg_big, tmp / "big_out.jpg", args.threads)
-                print(f"12000x8000 JPEG, fresh process       {secs:8.1f} s, peak RSS {rss:.0f} MB")
+                print(f"{'12000x8000 JPEG, fresh process':<48}{secs:8.1f} s, peak RSS {rss:.0f} MB")
                 row["big_12000x8000_s"] = secs
                 row["big_12000x8000_peak_rss_mb"] = rss
             results[name] = row

@@ -54,3 +54,41 @@ def test_bad_inputs_name_the_shape() -> None:
         srgb8_to_lab_lightness(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match=r"\(3, 8, 8\)"):
         lab_to_srgb8(torch.zeros(1, 8, 8), torch.zeros(3, 8, 8))
+
+
+def test_lab_lightness_to_grey_matches_lab_to_rgb() -> None:
+    from tinct.color import lab_lightness_to_grey
+
+    lightness = torch.linspace(0, 100, 501, dtype=torch.float64).view(1, 1, 501)
+    lab = torch.cat([lightness, torch.zeros(2, 1, 501, dtype=torch.float64)])
+    ref = lab_to_rgb(lab)
+    grey = lab_lightness_to_grey(lightness)
+    assert torch.allclose(grey[0], ref[1], atol=1e-6)
+    assert torch.autograd.gradcheck(
+        lab_lightness_to_grey,
+        (torch.rand(1, 2, 3, dtype=torch.float64).mul(90).add(5).requires_grad_(),),
+    )
+
+
+def test_opencv_lightness_and_back_against_scikit_image() -> None:
+    import numpy as np
+
+    from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+
+    rng = np.random.default_rng(3)
+    rgb8 = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
+    ref = rgb2lab(rgb8 / 255.0)
+    assert abs(lab_lightness_u8(rgb8) - ref[..., 0]).max() < 1e-3
+    # In-gamut colours come back exactly; a round trip is the identity.
+    back = lab_to_rgb_u8(ref[..., 0].astype(np.float32), ref[..., 1:].astype(np.float32))
+    assert np.array_equal(back, rgb8)
+    # Off-gamut colours are clipped: against scikit-image, nearly all pixels within 1 level.
+    ab = rng.normal(0, 40, size=(40, 50, 2)).astype(np.float32)
+    lab = np.concatenate([ref[..., :1], ab], axis=-1)
+    sk = np.clip(lab2rgb(lab) * 255 + 0.5, 0, 255).astype(int)
+    diff = abs(lab_to_rgb_u8(lab[..., 0].astype(np.float32), ab).astype(int) - sk)
+    assert (diff <= 1).mean() > 0.99
+    with pytest.raises(ValueError, match=r"\(40, 50, 2\)"):
+        lab_lightness_u8(rgb8[..., :2])
+    with pytest.raises(ValueError, match="do not match"):
+        lab_to_rgb_u8(ref[:10, :, 0].astype(np.float32), ab)

@@ -51,14 +51,18 @@ def test_lightness_is_kept_at_full_resolution(tiny: ColourisePipeline) -> None:
 def test_strips_equal_whole_image_recombination(
     tiny: ColourisePipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_mod, "STRIP_ROWS", 7)
-    rgb = torch.from_numpy(synthetic_photo(50, 41, seed=1)).permute(2, 0, 1).contiguous()
-    chroma = torch.randn(2, 9, 13) * 30
-    out = tiny.recombine(rgb, chroma)
+    rgb = synthetic_photo(50, 41, seed=1)
+    chroma = torch.randn(2, 9, 13, generator=torch.Generator().manual_seed(0)) * 12
+    whole = tiny.recombine(rgb, chroma)
+    monkeypatch.setattr(pipeline_mod, "STRIP_PIXELS", 7 * 41)  # strips of 7 rows
+    strips = tiny.recombine(rgb, chroma)
+    assert strips.shape == (50, 41, 3) and np.array_equal(strips, whole)
+    # Independent reference: whole-image bilinear upsampling and the float Lab path.
     up = F.interpolate(chroma[None], size=(50, 41), mode="bilinear", align_corners=False)[0]
-    lightness, _ = rgb_to_lightness_chroma(rgb.float() / 255)
+    lightness, _ = rgb_to_lightness_chroma(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)
     expected = (lightness_chroma_to_rgb(lightness, up) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
-    assert (out.int() - expected.int()).abs().max() <= 1
+    diff = (torch.from_numpy(strips).permute(2, 0, 1).int() - expected.int()).abs()
+    assert diff.max() <= 1
 
 
 def test_saturation_zero_gives_grey(tiny: ColourisePipeline) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "grey_to_rgb",
     "hsi_to_rgb",
     "hsv_to_rgb",
+    "lab_lightness_to_grey",
     "lab_to_rgb",
     "linear_to_srgb",
     "luv_to_rgb",
@@ -161,6 +162,21 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
     """
     check_image(rgb, 3, "rgb_to_lab")
     return kc.rgb_to_lab(rgb)
+
+
+def lab_lightness_to_grey(lightness: Tensor) -> Tensor:
+    """CIE L* ``(*, 1, H, W)`` -> the sRGB grey level ``(*, 1, H, W)`` in [0, 1] of the
+    neutral colour (a = b = 0) with that lightness; what a greyscale photo stores.
+
+    Equals any channel of ``lab_to_rgb`` of ``(L, 0, 0)``, in one channel instead of three.
+    """
+    check_image(lightness, 1, "lab_lightness_to_grey")
+    fy = (lightness + 16.0) / 116.0
+    y = torch.where(fy > 0.2068966, fy.clamp(min=0.2068966) ** 3, (fy - 4.0 / 29.0) / 7.787)
+    y = y.clamp(0.0, 1.0)
+    return torch.where(
+        y > 0.0031308, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * y
+    )
 
 
 def lab_to_rgb(lab: Tensor, *, clip: bool = True) -> Tensor:

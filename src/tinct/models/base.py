@@ -30,6 +30,13 @@ class ModelOutput:
     chroma_norm: Tensor | None = None
     extras: dict[str, Tensor] = field(default_factory=dict)
 
+    def float(self) -> ModelOutput:
+        """The same output with every tensor in float32 (after a bf16 forward pass)."""
+        return ModelOutput(
+            chroma_norm=None if self.chroma_norm is None else self.chroma_norm.float(),
+            extras={k: v.float() for k, v in self.extras.items()},
+        )
+
 
 class Colouriser(nn.Module):
     """Base class: lightness ``(B, 1, h, w)`` in colour-space units -> :class:`ModelOutput`.
@@ -51,8 +58,13 @@ class Colouriser(nn.Module):
         self.init_kwargs: dict[str, Any] = {}
 
     def normalize_input(self, lightness: Tensor) -> Tensor:
-        """Lightness in colour-space units -> the normalised input in about [-1, 1]."""
-        return normalize_lightness(lightness, self.space)
+        """Lightness in colour-space units -> the normalised input in about [-1, 1], in the
+        dtype of the weights (float32 lightness feeds a bf16 model too)."""
+        return self.to_compute_dtype(normalize_lightness(lightness, self.space))
+
+    def to_compute_dtype(self, x: Tensor) -> Tensor:
+        """``x`` in the dtype of the model's weights."""
+        return x.to(next(self.parameters()).dtype)
 
     def fuse_for_inference(self) -> None:
         """Fold batch norms into convolutions (same outputs, faster); the model can no

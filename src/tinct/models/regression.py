@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tinct.color import lightness_chroma_to_rgb
+from tinct.color import lab_lightness_to_grey
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
 from tinct.nn import DecoderBlock, DoubleConv, EfficientNetLiteEncoder
@@ -102,10 +102,7 @@ class EfficientUNetColouriser(Colouriser):
         self.head = nn.Conv2d(dec[3], 2, kernel_size=3, padding=1)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
-        zeros = lightness.new_zeros((*lightness.shape[:-3], 2, *lightness.shape[-2:]))
-        # Channels of the Lab->sRGB result differ by float rounding only; their mean
-        # makes the three channels identical, as in a real greyscale photo.
-        grey = lightness_chroma_to_rgb(lightness, zeros).mean(dim=-3, keepdim=True)
+        grey = self.to_compute_dtype(lab_lightness_to_grey(lightness.float()))
         grey = grey.expand(*grey.shape[:-3], 3, *grey.shape[-2:])
         f1, f2, f3, f4, f5 = self.encoder(grey)
         x = self.decoder[0](f5, f4)

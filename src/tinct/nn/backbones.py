@@ -66,6 +66,9 @@ class EfficientNetLiteEncoder(nn.Module):
         if path is not None:
             state = torch.load(path, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
+        for module in net.modules():
+            if isinstance(module, nn.ReLU6):
+                module.inplace = True  # saves an allocation per activation
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(inplace=True))
         blocks = list(net._blocks)
         # Cut points: the last block of each stride (16@2, 24@4, 40@8, 112@16, 320@32).

@@ -78,6 +78,11 @@ def main() -> None:
     parser.add_argument("--split", default="test")
     parser.add_argument("--max-side", type=int, default=512)
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument(
+        "--precision-drift",
+        action="store_true",
+        help="also print how far bf16 inference moves the first model's predicted ab from fp32",
+    )
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -138,6 +143,17 @@ def main() -> None:
         )
     table = "\n".join(lines)
     print(table)
+    if args.precision_drift:
+        model = load_model(args.models[0])
+        fp32 = ColourisePipeline(model, precision="fp32")
+        bf16 = ColourisePipeline(model, precision="bf16")
+        drift = [
+            (fp32.predict_chroma(t) - bf16.predict_chroma(t)).abs().mean().item() for t in truths
+        ]
+        print(
+            f"\nbf16 vs fp32, {names[0]}: mean |delta ab| {np.mean(drift):.2f} "
+            f"(largest per-photo mean {np.max(drift):.2f}) at model resolution"
+        )
     if args.markdown:
         args.markdown.write_text(table + "\n")
     if args.json:

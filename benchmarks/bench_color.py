@@ -13,12 +13,11 @@ median of ``--repeats`` runs. Usage: python benchmarks/bench_color.py [--size 10
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from bench_inference import median_time
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
 from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
@@ -26,13 +25,7 @@ from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_time(fn, repeats, warmup=1) * 1000
 
 
 def main() -> None:

@@ -1,13 +1,12 @@
 """Image in, image out: the colourisation pipeline used by the CLI, the API and video.
 
-Data flow (ARCHITECTURE.md): RGB uint8 ``(3, H, W)`` -> lightness at model
+Data flow (ARCHITECTURE.md): RGB uint8 ``(H, W, 3)`` -> lightness at model
 resolution -> model -> decode -> chroma upsampled to ``(H, W)`` and joined with
-the full-resolution lightness -> RGB uint8 ``(3, H, W)``. The output always has
-the input's size.
+the full-resolution lightness -> RGB uint8 of the input's size.
 
 Memory: the full-resolution part runs in horizontal strips, so beyond the input
-and output images (3 bytes per pixel each) only one strip of float tensors
-lives at a time; a 12000x8000 photo needs well under 3 GB in all.
+and output images (3 bytes per pixel each) only one strip of float arrays lives
+at a time; a 12000x8000 photo peaks at about 1.2 GB (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); there bf16
-    autocast speeds the network up, elsewhere it slows it down."""
+    speeds the network up, elsewhere it slows it down."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
@@ -303,6 +302,8 @@ def colourise_files(
     root_of = dict(zip(files, roots, strict=True)) if roots is not None else {}
     result = BatchResult()
     bar = tqdm(total=len(files), desc="colourising", unit="img", disable=not progress)
+    # A worker process only pays off when there is a next file to decode meanwhile.
+    workers = workers if len(files) > 1 else 0
     for path, image, reason in iter_decoded(files, workers=workers):
         if image is None:
             result.skipped.append((path, reason))

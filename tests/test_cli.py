@@ -127,3 +127,20 @@ def test_console_script_on_astronaut(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = Image.open(tmp_path / "astronaut_colour.png")
     assert out.size == (512, 512) and out.mode == "RGB"
+
+
+def test_export_keeps_and_adds_metadata(tmp_path: Path) -> None:
+    from tinct.models import create_model, load_metadata, save_model
+
+    src = save_model(
+        create_model("unet", base_channels=4, depth=1), tmp_path / "m.pt", metadata={"step": 3}
+    )
+    out = tmp_path / "exported.pt"
+    assert (
+        main(["export", str(src), str(out), "--metadata", "name=mine", "--metadata", "epochs=2"])
+        == 0
+    )
+    meta = load_metadata(out)
+    assert meta["step"] == 3 and meta["name"] == "mine" and meta["epochs"] == 2
+    assert meta["source"] == str(src)
+    assert main(["export", str(src), str(out), "--metadata", "novalue"]) == 2

@@ -15,18 +15,18 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
     from tinct.models import load_model
     from tinct.pipeline import ColourisePipeline, colourise_files, expand_inputs
 
-    pairs: list[tuple[Path, Path | None]] = []
+    root_of: dict[Path, Path | None] = {}  # file -> folder it was found in; keeps order
     missing: list[str] = []
     for item in args.inputs:
         try:
-            pairs.extend(expand_inputs([item]))
+            for path, root in expand_inputs([item]):
+                root_of.setdefault(path, root)
         except FileNotFoundError as err:
             missing.append(str(err))
+    pairs = list(root_of.items())
     if args.output is None:
         # Writing next to the inputs: do not colourise earlier outputs again.
         pairs = [(f, r) for f, r in pairs if not f.stem.endswith(args.suffix)]
-    seen: set[Path] = set()
-    pairs = [(f, r) for f, r in pairs if not (f in seen or seen.add(f))]  # type: ignore[func-returns-value]
     if not pairs and not missing:
         print("tinct: no image files among the inputs", file=sys.stderr)
         return 2
@@ -117,12 +117,18 @@ def _cmd_build_corpus(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from tinct.models import load_model, save_model
+    from tinct.models import load_metadata, load_model, save_model
+    from tinct.train.config import load_yaml
 
     model = load_model(args.checkpoint)
-    path = save_model(
-        model, args.output, half=not args.fp32, metadata={"source": str(args.checkpoint)}
-    )
+    metadata = {**load_metadata(args.checkpoint), "source": str(args.checkpoint)}
+    for item in args.metadata:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"tinct: --metadata {item!r} must look like KEY=VALUE", file=sys.stderr)
+            return 2
+        metadata[key] = load_yaml(value)
+    path = save_model(model, args.output, half=not args.fp32, metadata=metadata)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -246,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="checkpoint (.ckpt) or model file")
     p.add_argument("output", help="output .pt file")
     p.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    p.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="add to the file's metadata (repeatable); the source's metadata is kept",
+    )
     p.set_defaults(func=_cmd_export)
 
     data = sub.add_parser(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinct.models.base import Colouriser, ModelOutput
-from tinct.models.hub import BUNDLED, list_bundled, load_model, save_model
+from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, save_model
 from tinct.models.registry import create_model, list_models, model_entry, register_model
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "create_model",
     "list_bundled",
     "list_models",
+    "load_metadata",
     "load_model",
     "model_entry",
     "register_model",

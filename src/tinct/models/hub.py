@@ -88,7 +88,10 @@ def save_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
         torch.save(payload, tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -105,6 +108,22 @@ def _build(name: str, kwargs: dict[str, Any], state_dict: dict[str, torch.Tensor
     state = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
     model.load_state_dict(state)
     return model.eval()
+
+
+def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """How a model file or checkpoint was made: an exported file's metadata, or for a
+    training checkpoint its resolved config and step."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: not a tinct model file or checkpoint")
+    if payload.get("format") == FORMAT:
+        return dict(payload.get("metadata", {}))
+    if "hyper_parameters" in payload:
+        return {
+            "config": payload["hyper_parameters"].get("config", {}),
+            "global_step": payload.get("global_step"),
+        }
+    raise ValueError(f"{path}: not a tinct model file or checkpoint")
 
 
 def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:

@@ -78,7 +78,7 @@ def test_effnet_encoder_loads_the_imagenet_weights_offline() -> None:
     w_new = scratch.stem[0].weight
     assert not torch.allclose(w_pre, w_new)
     feats = pretrained.eval()(torch.rand(1, 3, 64, 96))
-    assert [f.shape[1] for f in feats] == list(EfficientNetLiteEncoder.channels)
+    assert [f.shape[1] for f in feats] == list(pretrained.channels) == [16, 24, 40, 112, 320]
     assert [f.shape[-1] for f in feats] == [48, 24, 12, 6, 3]
 
 
@@ -158,3 +158,14 @@ def test_fusing_batch_norm_keeps_the_outputs(name: str) -> None:
         after = model(x).chroma_norm
     assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in model.modules())
     assert torch.allclose(before, after, atol=1e-4)  # type: ignore[arg-type]
+
+
+def test_effnet_unet_with_fewer_encoder_stages() -> None:
+    model = create_model(
+        "effnet-unet", pretrained=False, encoder_stages=4, decoder_channels=(32, 24, 16)
+    )
+    assert list(model.encoder.channels) == [16, 24, 40, 112]
+    out = model(torch.rand(1, 1, 64, 96) * 100)
+    assert out.chroma_norm is not None and out.chroma_norm.shape == (1, 2, 64, 96)
+    with pytest.raises(ValueError, match="encoder_stages - 1 = 3"):
+        create_model("effnet-unet", pretrained=False, encoder_stages=4)

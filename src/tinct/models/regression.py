@@ -72,7 +72,10 @@ class EfficientUNetColouriser(Colouriser):
     Args:
         pretrained: start the encoder from ImageNet weights (``False`` gives the
             same network from random initialisation, the baseline of the model card).
-        decoder_channels: output channels of the four decoder blocks.
+        decoder_channels: output channels of the decoder blocks, one per encoder stage
+            after the first.
+        encoder_stages: how many EfficientNet-Lite0 stages to use (5: down to stride 32;
+            4 stops at stride 16, fewer operations).
         encoder_state_dict: path of a user-supplied EfficientNet-Lite0 state dict.
     """
 
@@ -82,33 +85,31 @@ class EfficientUNetColouriser(Colouriser):
         pretrained: bool = True,
         decoder_channels: Sequence[int] = (96, 64, 48, 32),
         encoder_state_dict: str | None = None,
+        encoder_stages: int = 5,
     ) -> None:
         super().__init__()
-        if len(decoder_channels) != 4:
-            raise ValueError(f"decoder_channels needs 4 values, got {list(decoder_channels)}")
+        if len(decoder_channels) != encoder_stages - 1:
+            raise ValueError(
+                f"decoder_channels needs encoder_stages - 1 = {encoder_stages - 1} values, "
+                f"got {list(decoder_channels)}"
+            )
         self.encoder = EfficientNetLiteEncoder(
-            pretrained=pretrained, state_dict_path=encoder_state_dict
+            pretrained=pretrained, state_dict_path=encoder_state_dict, stages=encoder_stages
         )
-        enc = self.encoder.channels
-        dec = list(decoder_channels)
+        enc = list(self.encoder.channels)
+        ins = [enc[-1], *decoder_channels[:-1]]
+        skips = enc[-2::-1]
         self.decoder = nn.ModuleList(
-            [
-                DecoderBlock(enc[4], enc[3], dec[0]),
-                DecoderBlock(dec[0], enc[2], dec[1]),
-                DecoderBlock(dec[1], enc[1], dec[2]),
-                DecoderBlock(dec[2], enc[0], dec[3]),
-            ]
+            DecoderBlock(i, k, o) for i, k, o in zip(ins, skips, decoder_channels, strict=True)
         )
-        self.head = nn.Conv2d(dec[3], 2, kernel_size=3, padding=1)
+        self.head = nn.Conv2d(decoder_channels[-1], 2, kernel_size=3, padding=1)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         grey = self.to_compute_dtype(lab_lightness_to_grey(lightness.float()))
         grey = grey.expand(*grey.shape[:-3], 3, *grey.shape[-2:])
-        f1, f2, f3, f4, f5 = self.encoder(grey)
-        x = self.decoder[0](f5, f4)
-        x = self.decoder[1](x, f3)
-        x = self.decoder[2](x, f2)
-        x = self.decoder[3](x, f1)
+        *skips, x = self.encoder(grey)
+        for block in self.decoder:
+            x = block(x, skips.pop())
         chroma = torch.tanh(self.head(x))
         chroma = F.interpolate(
             chroma, size=lightness.shape[-2:], mode="bilinear", align_corners=False

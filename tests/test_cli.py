@@ -144,3 +144,14 @@ def test_export_keeps_and_adds_metadata(tmp_path: Path) -> None:
     assert meta["step"] == 3 and meta["name"] == "mine" and meta["epochs"] == 2
     assert meta["source"] == str(src)
     assert main(["export", str(src), str(out), "--metadata", "novalue"]) == 2
+
+
+def test_train_without_data_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data:\n  root: {tmp_path / 'no_corpus'}\noutput_dir: {tmp_path / 'run'}\n")
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "no_corpus" in err and "build-corpus" in err
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2

@@ -95,7 +95,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 2
     if args.output_dir:
         config["output_dir"] = args.output_dir
-    path = train(config, resume=args.resume, progress=not args.quiet)
+    try:
+        path = train(config, resume=args.resume, progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as err:  # missing data or checkpoint, bad config
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
     print(f"model written to {path}")
     return 0
 

@@ -169,7 +169,7 @@ class ColourisePipeline:
             lightness = lightness.contiguous(memory_format=torch.channels_last)
         output = self.model(lightness).float()
         chroma = self.model.decode(output, temperature=self.temperature)
-        return chroma[0].float() * self.saturation
+        return chroma[0] * self.saturation
 
     @torch.inference_mode()
     def recombine(self, image: Tensor | np.ndarray, chroma: Tensor) -> np.ndarray:

@@ -110,20 +110,55 @@ def _build(name: str, kwargs: dict[str, Any], state_dict: dict[str, torch.Tensor
     return model.eval()
 
 
-def load_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """How a model file or checkpoint was made: an exported file's metadata, or for a
-    training checkpoint its resolved config and step."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict):
-        raise ValueError(f"{path}: not a tinct model file or checkpoint")
-    if payload.get("format") == FORMAT:
-        return dict(payload.get("metadata", {}))
-    if "hyper_parameters" in payload:
-        return {
-            "config": payload["hyper_parameters"].get("config", {}),
-            "global_step": payload.get("global_step"),
-        }
+def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file behind a bundled model name or a path, with errors that say which it was."""
+    key = str(name_or_path)
+    if key in BUNDLED:
+        path = bundled_path(key)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"bundled model {key!r} is missing its weights ({path}); reinstall tinct"
+            )
+        return path
+    path = Path(key).expanduser()
+    if not path.exists():
+        if key in list_models():
+            raise ValueError(
+                f"{key!r} is an architecture without trained weights; pass a checkpoint "
+                f"or exported model file, or one of the bundled models: {sorted(BUNDLED)}"
+            )
+        raise FileNotFoundError(
+            f"no model {key!r}: not a bundled model ({', '.join(sorted(BUNDLED))}) and no such file"
+        )
+    return path
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    """``("model", payload)`` for an exported file, ``("checkpoint", payload)`` for a
+    Lightning checkpoint; anything else is a ``ValueError`` naming the file."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a tinct model file or checkpoint ({err})") from err
+    if isinstance(payload, dict):
+        if payload.get("format") == FORMAT:
+            return "model", payload
+        if "state_dict" in payload and "hyper_parameters" in payload:
+            return "checkpoint", payload
+        raise ValueError(f"{path}: not a tinct model file (format {payload.get('format')!r})")
     raise ValueError(f"{path}: not a tinct model file or checkpoint")
+
+
+def load_metadata(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """How a model was made: an exported file's metadata, or for a training checkpoint
+    its resolved config and step. Accepts what :func:`load_model` accepts."""
+    kind, payload = _read(_resolve(name_or_path))
+    if kind == "model":
+        return dict(payload.get("metadata", {}))
+    return {
+        "config": payload["hyper_parameters"].get("config", {}),
+        "global_step": payload.get("global_step"),
+    }
 
 
 def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:
@@ -133,45 +168,18 @@ def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:
     a path that does not exist and ``ValueError`` for a file that is not a
     tinct model or checkpoint, or for an architecture name without weights.
     """
-    key = str(name_or_path)
-    if key in BUNDLED:
-        path = bundled_path(key)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"bundled model {key!r} is missing its weights ({path}); reinstall tinct"
-            )
-    else:
-        path = Path(key).expanduser()
-        if not path.exists():
-            if key in list_models():
-                raise ValueError(
-                    f"{key!r} is an architecture without trained weights; pass a checkpoint "
-                    f"or exported model file, or one of the bundled models: {sorted(BUNDLED)}"
-                )
-            raise FileNotFoundError(
-                f"no model {key!r}: not a bundled model ({', '.join(sorted(BUNDLED))}) "
-                "and no such file"
-            )
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path}: not a tinct model file or checkpoint ({err})") from err
-    if not isinstance(payload, dict):
-        raise ValueError(f"{path}: not a tinct model file or checkpoint")
-    if payload.get("format") == FORMAT:
+    path = _resolve(name_or_path)
+    kind, payload = _read(path)
+    if kind == "model":
         model = _build(payload["model"], payload["kwargs"], payload["state_dict"])
         model.input_size = int(payload.get("input_size", model.input_size))
         return model
-    if "state_dict" in payload and "hyper_parameters" in payload:
-        config = payload["hyper_parameters"].get("config", {})
-        spec = config.get("model", {})
-        if "name" not in spec:
-            raise ValueError(f"{path}: checkpoint carries no model config")
-        prefix = "model."
-        state = {
-            k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)
-        }
-        model = _build(spec["name"], spec.get("kwargs", {}), state)
-        model.input_size = int(config.get("data", {}).get("image_size", model.input_size))
-        return model
-    raise ValueError(f"{path}: not a tinct model file (format {payload.get('format')!r})")
+    config = payload["hyper_parameters"].get("config", {})
+    spec = config.get("model", {})
+    if "name" not in spec:
+        raise ValueError(f"{path}: checkpoint carries no model config")
+    prefix = "model."
+    state = {k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)}
+    model = _build(spec["name"], spec.get("kwargs", {}), state)
+    model.input_size = int(config.get("data", {}).get("image_size", model.input_size))
+    return model

@@ -93,6 +93,8 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
     # The checkpoint and the exported file give the same model.
     x = torch.rand(1, 1, 32, 32) * 100
     a, b = load_model(out / "checkpoints" / "last.ckpt"), load_model(model_path)
+    # Both infer at the config's model.input_size, not at the 32 px training crops.
+    assert a.input_size == b.input_size == 256
     assert torch.allclose(a(x).chroma_norm, b(x).chroma_norm, atol=2e-2)  # type: ignore[arg-type]
 
     # Resume: continues from step 4 to step 6 instead of starting again.

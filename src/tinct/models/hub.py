@@ -181,5 +181,6 @@ def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:
     prefix = "model."
     state = {k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)}
     model = _build(spec["name"], spec.get("kwargs", {}), state)
-    model.input_size = int(config.get("data", {}).get("image_size", model.input_size))
+    # The inference resolution the run declared (model.input_size), not its crop size.
+    model.input_size = int(spec.get("input_size", model.input_size))
     return model

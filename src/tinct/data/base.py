@@ -80,6 +80,7 @@ class ColourDataset(Dataset[Sample | None]):
     """
 
     classes: list[str]
+    targets: list[int] | None = None
 
     def __init__(
         self,
@@ -105,7 +106,6 @@ class ColourDataset(Dataset[Sample | None]):
         self.skipped: list[tuple[Path | None, str]] = []
         if not hasattr(self, "classes"):
             self.classes = []
-        self.targets: list[int] | None = getattr(self, "targets", None)
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -125,7 +125,10 @@ class ColourDataset(Dataset[Sample | None]):
             log.warning("skipping item %d: %s", index, err)
             self.skipped.append((err.path, err.reason))
             return None
-        rgb = torch.from_numpy(np.ascontiguousarray(item.rgb)).permute(2, 0, 1).float() / 255.0
+        arr = np.ascontiguousarray(item.rgb)
+        if not arr.flags.writeable:  # torch wants writable memory (e.g. Pillow's buffers)
+            arr = arr.copy()
+        rgb = torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
         mask = None if item.mask is None else torch.from_numpy(item.mask.astype(np.int64))
         if self.transform is not None:
             rgb, mask = self.transform(rgb, mask)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import write_lightness_coded_photos, write_photos
-from tinct.models import load_model
+from tinct.models import load_metadata, load_model
 from tinct.train import ConfigError, resolve_config, train
 from tinct.train.callbacks import read_metrics
 
@@ -122,3 +122,24 @@ def test_training_reduces_the_loss(tmp_path: Path) -> None:
     ]
     assert len(losses) >= 6
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:2]) / 2
+
+
+def test_train_on_a_named_dataset_with_seed001_augmentation(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, tmp_path / "run", max_steps=2)
+    config["data"].update(
+        {
+            "kind": "dataset",
+            "name": "shapes",
+            "space": "lab",
+            "max_val_images": 3,
+            "augment": {"hflip": True, "scale": [0.8, 1.0], "seed001": ["rotation", "zoom"]},
+        }
+    )
+    config = resolve_config(config)
+    model_path = train(config, progress=False)
+    assert model_path.is_file()
+    assert load_metadata(model_path)["train_images"] == 5000  # the Shape Set train split
+    with pytest.raises(ConfigError, match="data.name"):
+        resolve_config({"data": {"kind": "dataset", "name": "mnist"}})
+    with pytest.raises(ConfigError, match="cutout"):
+        resolve_config({"data": {"augment": {"seed001": ["cutout"]}}})

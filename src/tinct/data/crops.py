@@ -2,10 +2,11 @@
 
 Photos are decoded once and kept as uint8 arrays downscaled so their short
 side is at most ``cache_short_side`` (decoding a 6000x3400 wallpaper for each
-crop would dominate training time on a CPU). Each item is a dict with
-``l`` ``(1, S, S)``, ``chroma`` ``(2, S, S)`` in colour-space units and ``rgb``
-``(3, S, S)`` in [0, 1]. Augmentation happens on RGB before the colour
-conversion, so lightness and chroma stay consistent.
+crop would dominate training time on a CPU). Each item is a
+:class:`tinct.data.sample.Sample` (``l`` ``(1, S, S)``, ``chroma`` ``(2, S, S)``
+in colour-space units, ``rgb`` ``(3, S, S)`` in [0, 1]); batch them with
+:func:`tinct.data.sample.collate_samples`. Augmentation happens on RGB before
+the colour conversion, so lightness and chroma stay consistent.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from tinct.color import rgb_to_lightness_chroma
+from tinct.data.sample import Sample, make_sample
 from tinct.io import ImageReadError, read_image_numpy
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def is_grey(rgb: np.ndarray, tolerance: float = 2.0) -> bool:
     return float(spread.mean()) < tolerance
 
 
-class PhotoCrops(Dataset[dict[str, Tensor]]):
+class PhotoCrops(Dataset[Sample]):
     """Square crops of a set of photos, for training and validating colourisers.
 
     Args:
@@ -126,11 +126,10 @@ class PhotoCrops(Dataset[dict[str, Tensor]]):
             crop = crop[:, ::-1]
         return crop
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
+    def __getitem__(self, index: int) -> Sample:
         arr = self._crop(self.images[index % len(self.images)])
-        rgb = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).float() / 255.0
-        lightness, chroma = rgb_to_lightness_chroma(rgb, self.space)
-        return {"l": lightness, "chroma": chroma, "rgb": rgb}
+        rgb = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
+        return make_sample(rgb, self.space, index=index)
 
 
 def samples_for(n_images: int, target: int) -> int:

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from tinct.color import lightness_chroma_to_rgb
+from tinct.data.sample import Sample
 from tinct.io import write_image
 from tinct.models import Colouriser
 
@@ -36,7 +37,7 @@ def sample_grid(lightness: Tensor, predicted: Tensor, truth: Tensor, space: str)
 class SampleGrid(L.Callback):
     """After each validation, writes ``samples/step_XXXXXXX.png`` for a fixed set of images."""
 
-    def __init__(self, batch: dict[str, Tensor], out_dir: Path, space: str) -> None:
+    def __init__(self, batch: Sample, out_dir: Path, space: str) -> None:
         self.batch = batch
         self.out_dir = out_dir
         self.space = space
@@ -50,10 +51,10 @@ class SampleGrid(L.Callback):
         was_training = model.training
         model.eval()
         with torch.inference_mode():
-            lightness = self.batch["l"].to(pl_module.device)
+            lightness = self.batch.l.to(pl_module.device)
             chroma = model.decode(model(lightness)).cpu()
         model.train(was_training)
-        grid = sample_grid(self.batch["l"], chroma, self.batch["chroma"], self.space)
+        grid = sample_grid(self.batch.l, chroma, self.batch.chroma, self.space)
         write_image(self.out_dir / f"step_{trainer.global_step:07d}.png", grid)
 
 

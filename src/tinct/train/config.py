@@ -22,10 +22,16 @@ DEFAULTS: dict[str, Any] = {
     "model": {"name": "effnet-unet", "kwargs": {}, "input_size": 256},
     "data": {
         # "corpus": the offline photo corpus built by `tinct data build-corpus` (root = its dir);
-        # "folder": any folder of images (val_root optional, else a split of root).
+        # "folder": any folder of images (val_root optional, else a split of root);
+        # "dataset": a dataset known to `tinct data list` by `name` (root = the data root,
+        # None for $TINCT_DATA / ~/.cache/tinct/datasets), with its splits and `classes`.
         "kind": "corpus",
         "root": "corpus",
         "val_root": None,
+        "name": None,
+        "train_split": None,
+        "val_split": None,
+        "classes": None,
         "space": "lab",
         "image_size": 176,
         "val_size": 256,
@@ -33,7 +39,9 @@ DEFAULTS: dict[str, Any] = {
         "samples_per_epoch": 4000,
         "max_val_images": 64,
         "val_fraction": 0.1,
-        "augment": {"hflip": True, "scale": [0.5, 1.0]},
+        # seed001: any of flip, rotation, shift, brightness, zoom (seed 001 section 4.1.3),
+        # applied before the random resized crop ("dataset" kind only).
+        "augment": {"hflip": True, "scale": [0.5, 1.0], "seed001": []},
         "num_workers": 1,
     },
     "loss": {"name": "l1"},
@@ -146,8 +154,25 @@ def resolve_config(
 
 def _validate(config: dict[str, Any]) -> None:
     data, trainer = config["data"], config["trainer"]
-    if data["kind"] not in ("corpus", "folder"):
-        raise ConfigError(f"data.kind must be 'corpus' or 'folder', got {data['kind']!r}")
+    if data["kind"] not in ("corpus", "folder", "dataset"):
+        raise ConfigError(
+            f"data.kind must be 'corpus', 'folder' or 'dataset', got {data['kind']!r}"
+        )
+    if data["kind"] == "dataset":
+        from tinct.data.registry import DATASETS
+
+        if data["name"] not in DATASETS:
+            raise ConfigError(
+                f"data.name must name a dataset ({', '.join(DATASETS)}), got {data['name']!r}"
+            )
+    from tinct.data.transforms import SEED001_AUGMENTATIONS
+
+    unknown = set(data["augment"].get("seed001") or []) - set(SEED001_AUGMENTATIONS)
+    if unknown:
+        raise ConfigError(
+            f"data.augment.seed001 has unknown {sorted(unknown)}; known: "
+            f"{list(SEED001_AUGMENTATIONS)}"
+        )
     for key in ("image_size", "val_size"):
         if not isinstance(data[key], int) or data[key] < 32:
             raise ConfigError(f"data.{key} must be an integer >= 32, got {data[key]!r}")

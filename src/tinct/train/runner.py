@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Sized
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from torch.utils.data import DataLoader, default_collate
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from tinct.data.crops import PhotoCrops, samples_for
+from tinct.data.sample import Sample, collate_samples
 from tinct.io import iter_image_files
 from tinct.models import save_model
 from tinct.train.callbacks import LossCurve, SampleGrid
@@ -49,6 +51,93 @@ def split_files(config: dict[str, Any]) -> tuple[list[Path], list[Path]]:
     return train, val
 
 
+#: What training reads: a sized, indexable dataset of samples.
+SampleSource = Dataset[Sample | None]
+
+
+def _len(dataset: SampleSource) -> int:
+    return len(cast(Sized, dataset))
+
+
+def build_datasets(
+    config: dict[str, Any], *, progress: bool = True
+) -> tuple[SampleSource, SampleSource]:
+    """Training and validation datasets named by ``config["data"]``.
+
+    Photos (``corpus``/``folder``) become random resized crops held in memory
+    (:class:`~tinct.data.crops.PhotoCrops`); a named ``dataset`` gets the seed 001
+    augmentations listed in ``augment.seed001``, then a random resized crop (and
+    flip) for training, and a resize + centre crop for validation.
+    """
+    data = config["data"]
+    augment = data["augment"]
+    if data["kind"] == "dataset":
+        return _named_datasets(config)
+    train_files, val_files = split_files(config)
+    if not train_files:
+        raise ValueError(f"no training images found under {data['root']}")
+    val_files = val_files[: int(data["max_val_images"])]
+    train_set = PhotoCrops(
+        train_files,
+        size=int(data["image_size"]),
+        train=True,
+        samples_per_image=samples_for(len(train_files), int(data["samples_per_epoch"])),
+        cache_short_side=data["cache_short_side"],
+        scale=tuple(augment["scale"]),
+        hflip=bool(augment["hflip"]),
+        space=data["space"],
+        progress=progress,
+    )
+    val_set = PhotoCrops(
+        val_files,
+        size=int(data["val_size"]),
+        train=False,
+        cache_short_side=data["cache_short_side"],
+        space=data["space"],
+        progress=progress,
+    )
+    return train_set, val_set
+
+
+def _named_datasets(config: dict[str, Any]) -> tuple[SampleSource, SampleSource]:
+    from tinct.data.registry import dataset_info, open_dataset
+    from tinct.data.transforms import (
+        CenterCrop,
+        Compose,
+        RandomHorizontalFlip,
+        RandomResizedCrop,
+        Resize,
+        seed001_augmentation,
+    )
+
+    data = config["data"]
+    augment = data["augment"]
+    info = dataset_info(data["name"])
+    train_split = data["train_split"] or info.splits[0]
+    val_split = data["val_split"] or ("val" if "val" in info.splits else "test")
+    steps: list[Any] = []
+    if augment.get("seed001"):
+        steps.append(seed001_augmentation(augment["seed001"]))
+    steps.append(RandomResizedCrop(int(data["image_size"]), tuple(augment["scale"])))
+    if augment["hflip"]:
+        steps.append(RandomHorizontalFlip())
+    size = int(data["val_size"])
+    extra: dict[str, Any] = {"space": data["space"]}
+    if data["classes"] is not None:
+        extra["classes"] = data["classes"]
+    train_set = open_dataset(
+        data["name"], data["root"], train_split, transform=Compose(steps), **extra
+    )
+    val_full = open_dataset(
+        data["name"], data["root"], val_split,
+        transform=Compose([Resize(size), CenterCrop(size)]), **extra,
+    )  # fmt: skip
+    n_val = min(len(val_full), int(data["max_val_images"]))
+    # Evenly spaced validation items: every class of a class-sorted set is represented.
+    picks = [round(i * (len(val_full) - 1) / max(1, n_val - 1)) for i in range(n_val)]
+    return train_set, Subset(val_full, sorted(set(picks)))
+
+
 def _resume_path(resume: str | None, out_dir: Path) -> str | None:
     if resume is None:
         return None
@@ -75,42 +164,23 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
         torch.set_num_threads(int(tcfg["threads"]))
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
 
-    train_files, val_files = split_files(config)
-    if not train_files:
-        raise ValueError(f"no training images found under {data['root']}")
-    val_files = val_files[: int(data["max_val_images"])]
-    augment = data["augment"]
-    train_set = PhotoCrops(
-        train_files,
-        size=int(data["image_size"]),
-        train=True,
-        samples_per_image=samples_for(len(train_files), int(data["samples_per_epoch"])),
-        cache_short_side=data["cache_short_side"],
-        scale=tuple(augment["scale"]),
-        hflip=bool(augment["hflip"]),
-        space=data["space"],
-        progress=progress,
-    )
-    val_set = PhotoCrops(
-        val_files,
-        size=int(data["val_size"]),
-        train=False,
-        cache_short_side=data["cache_short_side"],
-        space=data["space"],
-        progress=progress,
-    )
+    train_set, val_set = build_datasets(config, progress=progress)
+    n_train = _len(train_set)
     workers = int(data["num_workers"])
     train_loader = DataLoader(
         train_set,
         batch_size=int(tcfg["batch_size"]),
         shuffle=True,
-        drop_last=len(train_set) >= int(tcfg["batch_size"]),
+        drop_last=n_train >= int(tcfg["batch_size"]),
         num_workers=workers,
         persistent_workers=workers > 0,
+        collate_fn=collate_samples,
     )
-    val_loader = DataLoader(val_set, batch_size=int(tcfg["batch_size"]), num_workers=0)
-    n_samples = min(len(val_set), int(tcfg["num_sample_images"]))
-    sample_batch = default_collate([val_set[i] for i in range(n_samples)])
+    val_loader = DataLoader(
+        val_set, batch_size=int(tcfg["batch_size"]), num_workers=0, collate_fn=collate_samples
+    )
+    n_samples = min(_len(val_set), int(tcfg["num_sample_images"]))
+    sample_batch = collate_samples([val_set[i] for i in range(n_samples)])
 
     module = SupervisedColourisation(config)
     loggers = [
@@ -166,7 +236,9 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
                 "config": config,
                 "global_step": trainer.global_step,
                 "train_seconds_this_run": round(elapsed, 1),
-                "train_images": len(train_set.files),
+                "train_images": (
+                    len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
+                ),
                 "torch": str(torch.__version__),
             },
         )

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from tinct.color import normalize_chroma
+from tinct.data.sample import Sample
 from tinct.losses import regression_loss
 from tinct.models import Colouriser, create_model
 
@@ -39,23 +40,23 @@ class SupervisedColourisation(L.LightningModule):
     def forward(self, lightness: Tensor) -> Tensor:
         return self.model.decode(self.model(lightness))
 
-    def _loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        output = self.model(batch["l"])
+    def _loss(self, batch: Sample) -> tuple[Tensor, Tensor]:
+        output = self.model(batch.l)
         if output.chroma_norm is None:
             raise ValueError("supervised regression training needs a chroma_norm output")
-        target = normalize_chroma(batch["chroma"], self.space)
+        target = normalize_chroma(batch.chroma, self.space)
         return self.loss_fn(output.chroma_norm, target), output.chroma_norm
 
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+    def training_step(self, batch: Sample, batch_idx: int) -> Tensor:
         loss, _ = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["l"].shape[0])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch.l.shape[0])
         return loss
 
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: Sample, batch_idx: int) -> None:
         loss, _ = self._loss(batch)
-        chroma = self.model.decode(self.model(batch["l"]))
-        mse = torch.mean((chroma - batch["chroma"]) ** 2)
-        n = batch["l"].shape[0]
+        chroma = self.model.decode(self.model(batch.l))
+        mse = torch.mean((chroma - batch.chroma) ** 2)
+        n = batch.l.shape[0]
         self.log("val/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
         self.log("val/ab_rmse", mse.sqrt(), batch_size=n, sync_dist=True)
 

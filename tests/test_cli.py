@@ -44,6 +44,10 @@ def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         ["export", "--help"],
         ["data", "--help"],
         ["data", "build-corpus", "--help"],
+        ["data", "list", "--help"],
+        ["data", "download", "--help"],
+        ["data", "make-shapes", "--help"],
+        ["data", "inspect", "--help"],
     ):
         with pytest.raises(SystemExit) as exc:
             build_parser().parse_args(argv)
@@ -155,3 +159,52 @@ def test_train_without_data_is_a_clear_error(
     err = capsys.readouterr().err
     assert "no_corpus" in err and "build-corpus" in err
     assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_data_list_shows_presence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    assert main(["data", "list", "--root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    state = {line.split()[0]: line.split()[1] for line in lines if line and not line[0].isspace()}
+    assert state["cifar10"] == "present" and state["stl10"] == "missing"
+    assert state["shapes"] == "ready"
+
+
+def test_data_download_refuses_what_cannot_be_downloaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", "download", "flickr30k", "--root", str(tmp_path)]) == 1
+    assert "request form" in capsys.readouterr().err
+    assert main(["data", "download", "nosuch", "--root", str(tmp_path)]) == 1
+    assert "unknown dataset 'nosuch'" in capsys.readouterr().err
+
+
+def test_make_shapes_then_inspect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "shapes"
+    assert main(["data", "make-shapes", "24", str(out), "--size", "40", "-q"]) == 0
+    pngs = sorted(out.rglob("*.png"))
+    assert len(pngs) == 24 and {p.parent.name for p in pngs} <= {"circle", "square", "triangle"}
+    assert Image.open(pngs[0]).size == (40, 40)
+    capsys.readouterr()
+    figure, numbers = tmp_path / "inspect.png", tmp_path / "inspect.json"
+    args = ["data", "inspect", str(out), "-q", "--out", str(figure), "--json", str(numbers)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "items: 24" in text and "classes (3)" in text and "40x40" in text
+    assert Image.open(figure).format == "PNG"
+    import json
+
+    report = json.loads(numbers.read_text())
+    assert report["items"] == 24 and sum(report["classes"].values()) == 24
+    # Shapes are saturated colours on neutral grey: a clear share of pixels is near grey.
+    assert 0.2 < report["near_grey_fraction"] < 0.95
+    assert main(["data", "make-shapes", "0", str(out)]) == 2
+    assert main(["data", "inspect", str(tmp_path / "nothing")]) == 1
+
+
+def test_inspect_reports_unreadable_files(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", "inspect", str(photos), "-q", "--out", str(tmp_path / "f.png")]) == 0
+    out = capsys.readouterr().out
+    assert "unreadable 1" in out and "corrupt.png" in out

@@ -1,0 +1,366 @@
+"""CIFAR-10 and CIFAR-100 from the official "python version" archives.
+
+The archives (https://www.cs.toronto.edu/~kriz/cifar.html) unpack to
+
+* ``cifar-10-batches-py/``: ``data_batch_1`` ... ``data_batch_5`` (train, 10000 images
+  each), ``test_batch`` and ``batches.meta`` (``label_names``);
+* ``cifar-100-python/``: ``train`` (50000), ``test`` (10000) and ``meta``
+  (``fine_label_names``, ``coarse_label_names``).
+
+Every file is a Python 2 pickle of a dict: ``data`` is a uint8 ``(N, 3072)`` array, each row
+one 32x32 image stored channel by channel (1024 red, 1024 green, 1024 blue values, rows in
+order), and ``labels`` (CIFAR-10) or ``fine_labels``/``coarse_labels`` (CIFAR-100) are lists
+of ints. Python 2 strings load as ``str`` with ``encoding="latin1"`` (used here, as numpy
+needs for arrays) but files written by Python 3 with ``bytes`` keys load as ``bytes``: both
+are accepted. The pickles are read with an unpickler that only resolves the few numpy names
+an array needs, so a tampered file cannot run code.
+
+Corrupt, truncated or missing batch files raise :class:`~tinct.data.base.DatasetError`
+naming the file; with ``strict=False`` that whole batch is skipped with a warning and
+recorded in :attr:`~tinct.data.base.ColourDataset.skipped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform
+from tinct.data.download import Resource, ensure_dataset
+
+__all__ = [
+    "CIFAR10",
+    "CIFAR10_RESOURCE",
+    "CIFAR100",
+    "CIFAR100_RESOURCE",
+    "load_cifar_pickle",
+]
+
+log = logging.getLogger(__name__)
+
+CIFAR10_RESOURCE = Resource(
+    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    filename="cifar-10-python.tar.gz",
+    md5="c58f30108f718f92721af3b95e74349a",
+    size=170_498_071,
+)
+CIFAR100_RESOURCE = Resource(
+    url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+    filename="cifar-100-python.tar.gz",
+    md5="eb9058c3a382ffc7106e4002c42a8d85",
+    size=169_001_437,
+)
+
+_SIDE = 32
+_ROW = 3 * _SIDE * _SIDE
+
+# The globals a pickled numpy array refers to (Python 2 and 3 spellings) and the one a
+# Python 3 pickle of ``bytes`` at protocol 2 uses. Nothing else may be resolved.
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
+
+
+class _ForbiddenGlobal(pickle.UnpicklingError):
+    pass
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise _ForbiddenGlobal(
+                f"not a CIFAR pickle: it refers to {module}.{name} (refused; only numpy "
+                "arrays are loaded)"
+            )
+        return super().find_class(module, name)
+
+
+def load_cifar_pickle(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load one CIFAR pickle as a dict with ``str`` keys.
+
+    Raises:
+        DatasetError: naming ``path``, if it is missing, truncated or not a CIFAR pickle.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(path, "file is missing")
+    try:
+        with path.open("rb") as f:
+            obj = _SafeUnpickler(f, encoding="latin1").load()
+    except _ForbiddenGlobal as err:
+        raise DatasetError(path, str(err)) from err
+    except Exception as err:  # pickle raises almost anything on a damaged stream
+        raise DatasetError(
+            path, f"corrupt or truncated pickle ({type(err).__name__}: {err})"
+        ) from err
+    if not isinstance(obj, dict):
+        raise DatasetError(path, f"holds a {type(obj).__name__}, expected a dict")
+    return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
+
+
+def _names(value: Any, path: Path, key: str) -> list[str]:
+    if not isinstance(value, list | tuple) or not value:
+        raise DatasetError(path, f"{key!r} is not a list of class names")
+    return [v.decode("latin1") if isinstance(v, bytes) else str(v) for v in value]
+
+
+def _resolve_filter(
+    wanted: Sequence[str | int] | None, names: Sequence[str]
+) -> tuple[int, ...] | None:
+    """Class names or indices -> sorted tuple of indices (``None`` keeps every class)."""
+    if wanted is None:
+        return None
+    if isinstance(wanted, str | int):
+        wanted = [wanted]
+    indices: set[int] = set()
+    for item in wanted:
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"unknown class {item!r}; valid classes: {', '.join(names)}")
+            indices.add(names.index(item))
+        elif isinstance(item, int | np.integer) and not isinstance(item, bool):
+            if not 0 <= int(item) < len(names):
+                raise ValueError(
+                    f"class index {int(item)} out of range: there are {len(names)} classes "
+                    f"({', '.join(names)})"
+                )
+            indices.add(int(item))
+        else:
+            raise ValueError(f"classes must be class names or indices, not {item!r}")
+    if not indices:
+        raise ValueError("classes must name at least one class")
+    return tuple(sorted(indices))
+
+
+class _CIFAR(ColourDataset):
+    """Shared loader of the two CIFAR variants (see :class:`CIFAR10`)."""
+
+    name: ClassVar[str]
+    base_folder: ClassVar[str]
+    meta_file: ClassVar[str]
+    split_files: ClassVar[dict[str, tuple[str, ...]]]
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str = "train",
+        *,
+        download: bool = False,
+        classes: Sequence[str | int] | None = None,
+        space: str = "lab",
+        transform: Transform | None = None,
+        guidance: Sequence[str] = (),
+        strict: bool = True,
+        progress: bool = True,
+    ) -> None:
+        super().__init__(space=space, transform=transform, guidance=guidance, strict=strict)
+        if split not in self.split_files:
+            raise ValueError(f"split must be one of {', '.join(self.split_files)}; not {split!r}")
+        self.split = split
+        root = Path(root).expanduser()
+        if root.name == self.base_folder or (root / self.meta_file).is_file():
+            self.folder = root
+            download_root = root.parent
+        else:
+            self.folder = root / self.base_folder
+            download_root = root
+        ensure_dataset(
+            self.folder,
+            self._resources(),
+            download_root,
+            download=download,
+            progress=progress,
+            name=self.name,
+        )
+        self.classes = self._class_names(load_cifar_pickle(self.folder / self.meta_file))
+        self.class_filter = _resolve_filter(classes, self.classes)
+
+        images: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        for filename in self.split_files[split]:
+            path = self.folder / filename
+            try:
+                batch_images, batch_labels = self._read_batch(path)
+            except DatasetError as err:
+                if self.strict:
+                    raise
+                log.warning("skipping CIFAR batch %s", err)
+                self.skipped.append((err.path, err.reason))
+                continue
+            if self.class_filter is not None:
+                keep = np.isin(batch_labels, self.class_filter)
+                batch_images, batch_labels = batch_images[keep], batch_labels[keep]
+            images.append(batch_images)
+            labels.append(batch_labels)
+        #: ``(N, 32, 32, 3)`` uint8 images, in file order (after class filtering).
+        self.data: np.ndarray = (
+            np.concatenate(images) if images else np.zeros((0, _SIDE, _SIDE, 3), np.uint8)
+        )
+        self._labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+        self.targets = self._labels.tolist()
+
+    @classmethod
+    def _resources(cls) -> list[Resource]:
+        raise NotImplementedError
+
+    def _class_names(self, meta: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def _label_key(self) -> str:
+        raise NotImplementedError
+
+    def _read_batch(self, path: Path) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, 32, 32, 3)`` uint8 images and ``(N,)`` int64 labels of one batch file."""
+        batch = load_cifar_pickle(path)
+        key = self._label_key()
+        for needed in ("data", key):
+            if needed not in batch:
+                raise DatasetError(path, f"no {needed!r} entry (keys: {sorted(batch)})")
+        data = batch["data"]
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
+            raise DatasetError(path, "'data' is not a 2-D uint8 array")
+        if data.shape[1] != _ROW:
+            raise DatasetError(
+                path, f"'data' rows hold {data.shape[1]} values, expected {_ROW} (3x32x32)"
+            )
+        try:
+            labels = np.asarray(batch[key], dtype=np.int64)
+        except (TypeError, ValueError) as err:
+            raise DatasetError(path, f"{key!r} is not a list of integers ({err})") from err
+        if labels.shape != (data.shape[0],):
+            raise DatasetError(
+                path, f"{labels.size} {key} for {data.shape[0]} images (they must match)"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
+            raise DatasetError(
+                path,
+                f"{key} outside 0..{len(self.classes) - 1} (min {labels.min()}, "
+                f"max {labels.max()})",
+            )
+        images = data.reshape(-1, 3, _SIDE, _SIDE).transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(images), labels
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def load(self, index: int) -> RawItem:
+        return RawItem(rgb=self.data[index], label=int(self._labels[index]))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(root={str(self.folder)!r}, split={self.split!r}, "
+            f"items={len(self)}, space={self.space!r})"
+        )
+
+
+class CIFAR10(_CIFAR):
+    """CIFAR-10: 60000 32x32 photos of 10 classes (50000 train, 10000 test).
+
+    Args:
+        root: the folder holding ``cifar-10-batches-py`` (where it is downloaded to), or
+            that folder itself.
+        split: ``"train"`` or ``"test"``.
+        download: download (163 MB) and unpack the archive if the folder is missing.
+        classes: keep only these classes (names or indices); labels keep their original
+            indices and :attr:`classes` stays the full list.
+        space, transform, guidance, strict: see :class:`~tinct.data.base.ColourDataset`.
+        progress: show a progress bar while downloading.
+
+    Attributes:
+        classes: the 10 class names (index = label).
+        class_filter: sorted indices of the kept classes, or ``None`` for all.
+        data: ``(N, 32, 32, 3)`` uint8 images.
+        targets: the ``N`` labels.
+    """
+
+    name = "cifar10"
+    base_folder = "cifar-10-batches-py"
+    meta_file = "batches.meta"
+    split_files: ClassVar[dict[str, tuple[str, ...]]] = {
+        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test": ("test_batch",),
+    }
+
+    @classmethod
+    def _resources(cls) -> list[Resource]:
+        return [CIFAR10_RESOURCE]
+
+    def _class_names(self, meta: dict[str, Any]) -> list[str]:
+        path = self.folder / self.meta_file
+        if "label_names" not in meta:
+            raise DatasetError(path, "no 'label_names' entry")
+        return _names(meta["label_names"], path, "label_names")
+
+    def _label_key(self) -> str:
+        return "labels"
+
+
+class CIFAR100(_CIFAR):
+    """CIFAR-100: 60000 32x32 photos of 100 fine classes in 20 coarse groups.
+
+    Arguments as :class:`CIFAR10` (the folder is ``cifar-100-python``), plus:
+
+    Args:
+        label_type: ``"fine"`` (100 classes, default) or ``"coarse"`` (20 superclasses):
+            which labels :attr:`targets`, :attr:`classes` and ``classes=`` refer to.
+    """
+
+    name = "cifar100"
+    base_folder = "cifar-100-python"
+    meta_file = "meta"
+    split_files: ClassVar[dict[str, tuple[str, ...]]] = {"train": ("train",), "test": ("test",)}
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str = "train",
+        *,
+        label_type: str = "fine",
+        download: bool = False,
+        classes: Sequence[str | int] | None = None,
+        space: str = "lab",
+        transform: Transform | None = None,
+        guidance: Sequence[str] = (),
+        strict: bool = True,
+        progress: bool = True,
+    ) -> None:
+        if label_type not in ("fine", "coarse"):
+            raise ValueError(f"label_type must be 'fine' or 'coarse', not {label_type!r}")
+        self.label_type = label_type
+        super().__init__(
+            root,
+            split,
+            download=download,
+            classes=classes,
+            space=space,
+            transform=transform,
+            guidance=guidance,
+            strict=strict,
+            progress=progress,
+        )
+
+    @classmethod
+    def _resources(cls) -> list[Resource]:
+        return [CIFAR100_RESOURCE]
+
+    def _class_names(self, meta: dict[str, Any]) -> list[str]:
+        path = self.folder / self.meta_file
+        key = f"{self.label_type}_label_names"
+        if key not in meta:
+            raise DatasetError(path, f"no {key!r} entry")
+        return _names(meta[key], path, key)
+
+    def _label_key(self) -> str:
+        return f"{self.label_type}_labels"

@@ -378,3 +378,40 @@ def _mk(root: Path, file: str) -> Path:
     path = root / file
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# -- registry ---------------------------------------------------------------------------
+
+
+def test_registry_opens_datasets_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_datasets import write_cifar10, write_voc
+    from tinct.data.registry import (
+        DATASETS,
+        dataset_path,
+        download_dataset,
+        is_present,
+        open_dataset,
+    )
+
+    monkeypatch.setenv("TINCT_DATA", str(tmp_path))
+    assert not is_present("cifar10")
+    write_cifar10(tmp_path, 2)
+    write_voc(tmp_path, 4)
+    assert is_present("cifar10") and is_present("voc2012") and is_present("shapes")
+    assert dataset_path("cifar10") == tmp_path / "cifar-10-batches-py"
+    test = open_dataset("cifar10", split="test", space="yuv")
+    sample = test[0]
+    assert sample is not None and sample.space == "yuv" and sample.l.shape == (1, 32, 32)
+    assert len(open_dataset("cifar10", tmp_path / "cifar-10-batches-py")) == 10
+    voc = open_dataset("voc2012", split="val")
+    item = voc[0]
+    assert item is not None and item.mask is not None
+    shapes = open_dataset("shapes", split="test", n=5, size=32)
+    assert len(shapes) == 5 and open_dataset("shapes", split="val").seed == 1  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="splits"):
+        open_dataset("cifar10", split="val")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        open_dataset("mnist")
+    with pytest.raises(DatasetError, match="cannot be downloaded"):
+        download_dataset("faces")
+    assert all(info.splits for info in DATASETS.values())

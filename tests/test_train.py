@@ -139,7 +139,7 @@ def test_train_on_a_named_dataset_with_seed001_augmentation(tmp_path: Path) -> N
     model_path = train(config, progress=False)
     assert model_path.is_file()
     assert load_metadata(model_path)["train_images"] == 5000  # the Shape Set train split
-    with pytest.raises(ConfigError, match="data.name"):
+    with pytest.raises(ConfigError, match=r"data\.name"):
         resolve_config({"data": {"kind": "dataset", "name": "mnist"}})
     with pytest.raises(ConfigError, match="cutout"):
         resolve_config({"data": {"augment": {"seed001": ["cutout"]}}})

@@ -91,7 +91,7 @@ class DownloadError(RuntimeError):
 
 def download_command(name: str, root: str | os.PathLike[str]) -> str:
     """The shell command that downloads dataset ``name`` into ``root``."""
-    return f"tinct data download {name} {os.fspath(root)}"
+    return f"tinct data download {name} --root {os.fspath(root)}"
 
 
 def _human_size(n: int) -> str:

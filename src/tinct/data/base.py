@@ -147,3 +147,39 @@ class ColourDataset(Dataset[Sample | None]):
             return {}
         counts = np.bincount(np.asarray(self.targets), minlength=len(self.classes))
         return {name: int(c) for name, c in zip(self.classes, counts, strict=False)}
+
+
+def select_classes(
+    names: Sequence[str], wanted: Sequence[str | int] | str | int | None, where: str = ""
+) -> tuple[int, ...] | None:
+    """Class names or indices -> sorted tuple of class indices (``None`` keeps every class).
+
+    Raises ``ValueError`` naming the valid classes for an unknown name, an index out of
+    range, or an empty selection; ``where`` names the dataset in the message.
+    """
+    if wanted is None:
+        return None
+    if isinstance(wanted, str | int):
+        wanted = [wanted]
+    names = list(names)
+    in_where = f" in {where}" if where else ""
+    indices: set[int] = set()
+    for item in wanted:
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(
+                    f"unknown class {item!r}{in_where}; valid classes: {', '.join(names)}"
+                )
+            indices.add(names.index(item))
+        elif isinstance(item, int | np.integer) and not isinstance(item, bool):
+            if not 0 <= int(item) < len(names):
+                raise ValueError(
+                    f"class index {int(item)} out of range{in_where}: there are {len(names)} "
+                    f"classes ({', '.join(names)})"
+                )
+            indices.add(int(item))
+        else:
+            raise ValueError(f"classes must be class names or indices, not {item!r}")
+    if not indices:
+        raise ValueError(f"classes must name at least one class{in_where}")
+    return tuple(sorted(indices))

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform
+from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform, select_classes
 from tinct.data.download import Resource, ensure_dataset
 
 __all__ = [
@@ -116,34 +116,6 @@ def _names(value: Any, path: Path, key: str) -> list[str]:
     return [v.decode("latin1") if isinstance(v, bytes) else str(v) for v in value]
 
 
-def _resolve_filter(
-    wanted: Sequence[str | int] | None, names: Sequence[str]
-) -> tuple[int, ...] | None:
-    """Class names or indices -> sorted tuple of indices (``None`` keeps every class)."""
-    if wanted is None:
-        return None
-    if isinstance(wanted, str | int):
-        wanted = [wanted]
-    indices: set[int] = set()
-    for item in wanted:
-        if isinstance(item, str):
-            if item not in names:
-                raise ValueError(f"unknown class {item!r}; valid classes: {', '.join(names)}")
-            indices.add(names.index(item))
-        elif isinstance(item, int | np.integer) and not isinstance(item, bool):
-            if not 0 <= int(item) < len(names):
-                raise ValueError(
-                    f"class index {int(item)} out of range: there are {len(names)} classes "
-                    f"({', '.join(names)})"
-                )
-            indices.add(int(item))
-        else:
-            raise ValueError(f"classes must be class names or indices, not {item!r}")
-    if not indices:
-        raise ValueError("classes must name at least one class")
-    return tuple(sorted(indices))
-
-
 class _CIFAR(ColourDataset):
     """Shared loader of the two CIFAR variants (see :class:`CIFAR10`)."""
 
@@ -185,7 +157,7 @@ class _CIFAR(ColourDataset):
             name=self.name,
         )
         self.classes = self._class_names(load_cifar_pickle(self.folder / self.meta_file))
-        self.class_filter = _resolve_filter(classes, self.classes)
+        self.class_filter = select_classes(self.classes, classes)
 
         images: list[np.ndarray] = []
         labels: list[np.ndarray] = []

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform
+from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform, select_classes
 from tinct.io import iter_image_files, read_image_numpy
 
 SPLITS = ("train", "val", "test")
@@ -43,27 +43,6 @@ def split_indices(
         "val": np.sort(perm[n_train : n_train + n_val]),
         "test": np.sort(perm[n_train + n_val :]),
     }
-
-
-def select_classes(
-    classes: Sequence[str], wanted: Sequence[str | int] | None, where: str
-) -> list[int] | None:
-    """Indices of ``wanted`` (names or indices) among ``classes``; ``None`` keeps all."""
-    if wanted is None:
-        return None
-    if isinstance(wanted, str | int):
-        wanted = [wanted]
-    out = []
-    for c in wanted:
-        if isinstance(c, int) and not isinstance(c, bool):
-            if not 0 <= c < len(classes):
-                raise ValueError(f"class index {c} out of range for {len(classes)} classes")
-            out.append(c)
-        elif isinstance(c, str) and c in classes:
-            out.append(list(classes).index(c))
-        else:
-            raise ValueError(f"unknown class {c!r} in {where}; classes: {list(classes)}")
-    return sorted(set(out))
 
 
 class ImageFolder(ColourDataset):

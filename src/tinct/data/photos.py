@@ -27,9 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tinct.data.base import ColourDataset, RawItem, Transform
+from tinct.data.base import ColourDataset, RawItem, Transform, select_classes
 from tinct.data.corpus import SPLITS, load_manifest
-from tinct.data.folders import select_classes
 from tinct.io import read_image_numpy
 
 # (pattern on the photo's path inside its source, category); first match wins.

@@ -15,13 +15,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from tinct.color import rgb_to_lab
-from tinct.data.base import ColourDataset, DatasetError
+from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
 from tinct.io import ImageReadError
 
 #: ab histogram range and bin width (CIE a*, b* units).
@@ -110,13 +109,8 @@ def inspect_dataset(
         except (ImageReadError, DatasetError) as err:
             skipped.append(str(err))
             continue
-        rgb = item.rgb
-        h, w = rgb.shape[:2]
-        sizes.append((h, w))
-        if min(h, w) > pixels_side:
-            k = pixels_side / min(h, w)
-            rgb = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))),
-                             interpolation=cv2.INTER_AREA)  # fmt: skip
+        sizes.append(item.rgb.shape[:2])
+        rgb = downscale_short_side(item.rgb, pixels_side)
         t = torch.from_numpy(np.ascontiguousarray(rgb).copy()).permute(2, 0, 1).float() / 255
         lab = rgb_to_lab(t)
         a, b = lab[1].flatten().numpy(), lab[2].flatten().numpy()

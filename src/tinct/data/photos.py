@@ -24,10 +24,13 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from tinct.data.base import ColourDataset, RawItem, Transform, select_classes
+from tinct.data.base import (
+    ColourDataset,
+    RawItem,
+    Transform,
+    downscale_short_side,
+    select_classes,
+)
 from tinct.data.corpus import SPLITS, load_manifest
 from tinct.io import read_image_numpy
 
@@ -109,11 +112,6 @@ class CorpusPhotos(ColourDataset):
     def load(self, index: int) -> RawItem:
         entry = self.entries[index]
         path = self.root / entry.file
-        rgb = read_image_numpy(path)
-        h, w = rgb.shape[:2]
-        if self.short_side is not None and min(h, w) > self.short_side:
-            k = self.short_side / min(h, w)
-            size = (max(1, round(w * k)), max(1, round(h * k)))
-            rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+        rgb = downscale_short_side(read_image_numpy(path), self.short_side)
         label = None if self.targets is None else self.targets[index]
         return RawItem(rgb=rgb, label=label, path=path)

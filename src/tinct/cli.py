@@ -8,6 +8,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tinct.data.base import ColourDataset
 
 EPILOG = "Run 'tinct COMMAND --help' for the options of a command."
 
@@ -175,7 +179,9 @@ def _cmd_make_shapes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_for_inspection(target: str, split: str | None, root: str | None) -> tuple[object, str]:
+def _open_for_inspection(
+    target: str, split: str | None, root: str | None
+) -> tuple[ColourDataset, str]:
     from tinct.data.folders import ImageFolder
     from tinct.data.photos import CorpusPhotos
     from tinct.data.registry import DATASETS, open_dataset
@@ -194,13 +200,11 @@ def _open_for_inspection(target: str, split: str | None, root: str | None) -> tu
         )
     if (path / "manifest.tsv").is_file():
         return CorpusPhotos(path, split or "all", short_side=None, strict=False), path.name
-    if split:
-        return ImageFolder(path, split=split, strict=False), path.name
-    return ImageFolder(path, strict=False), path.name
+    return ImageFolder(path, split=split or None, strict=False), path.name
 
 
 def _cmd_data_inspect(args: argparse.Namespace) -> int:
-    from tinct.data.base import ColourDataset, DatasetError
+    from tinct.data.base import DatasetError
     from tinct.data.inspect import inspect_dataset, plot_inspection
 
     try:
@@ -208,7 +212,6 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
     except (DatasetError, ValueError, FileNotFoundError) as err:
         print(f"tinct: {err}", file=sys.stderr)
         return 1
-    assert isinstance(dataset, ColourDataset)
     if args.split:
         name = f"{name} ({args.split})"
     report = inspect_dataset(

@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"nn", "color"},
     "losses": {"nn", "color", "eval"},
     "pipeline": {"models", "color", "io"},
-    "eval": {"pipeline", "models", "data", "color", "io"},
+    "eval": {"pipeline", "models", "data", "color", "io", "nn"},
     "train": {"models", "losses", "eval", "data", "io", "color", "nn"},
 }
 

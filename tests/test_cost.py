@@ -118,3 +118,17 @@ def test_peak_rss_growth_without_proc_falls_back_to_maxrss(
     result, growth = peak_rss_growth(lambda: 7)
     assert result == 7
     assert 0.0 <= growth < 5.0  # only growth above the earlier lifetime peak counts
+
+
+def test_peak_rss_of_a_subprocess_is_its_own() -> None:
+    """Linux carries ru_maxrss over fork + exec; peak_rss_mib must not."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    big = np.ones(400 * 1024 * 1024, dtype=np.uint8)  # touched: 400 MiB resident here
+    code = "import numpy as np; from tinct.eval.cost import peak_rss_mib; print(peak_rss_mib())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    child = float(out.stdout.strip())
+    assert 0 < child < peak_rss_mib() - 300 and big[-1] == 1

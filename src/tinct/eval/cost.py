@@ -136,9 +136,27 @@ def _current_rss_bytes() -> int | None:
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def _vm_hwm_bytes() -> int | None:
+    """``VmHWM`` (peak RSS of this process image) from ``/proc/self/status``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (``ru_maxrss``), in MiB."""
-    return _maxrss_bytes() / _MIB
+    """Peak resident set size of this process so far, in MiB.
+
+    On Linux ``VmHWM`` from ``/proc/self/status``: unlike ``ru_maxrss``, which Linux
+    carries over ``fork`` + ``exec`` (a subprocess started by a 1 GB parent reports at
+    least 1 GB), it belongs to this process image alone. Elsewhere ``ru_maxrss``.
+    """
+    hwm = _vm_hwm_bytes()
+    return (hwm if hwm is not None else _maxrss_bytes()) / _MIB
 
 
 def peak_rss_growth(fn: Callable[[], T], *, interval: float = 0.001) -> tuple[T, float]:
@@ -188,3 +206,19 @@ def peak_rss_growth(fn: Callable[[], T], *, interval: float = 0.001) -> tuple[T,
     if after_maxrss > before_maxrss:
         peak = max(peak, after_maxrss)
     return result, max(peak - baseline, 0) / _MIB
+
+
+def train_seconds_from_logs(run_dir: str | os.PathLike[str]) -> float | None:
+    """Training time in seconds of a ``tinct train`` run, from its CSV log: the last
+    ``train_time_s`` (wall clock, summed over resumed runs), or ``None`` if the run
+    logged none."""
+    import csv
+    from pathlib import Path
+
+    path = Path(run_dir) / "logs" / "version_0" / "metrics.csv"
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        values = [float(row["train_time_s"]) for row in csv.DictReader(f)
+                  if row.get("train_time_s")]  # fmt: skip
+    return max(values) if values else None

@@ -5,11 +5,13 @@
 * :func:`write_image` -- atomic PNG/JPEG/WebP/TIFF/BMP writing of uint8 images.
 * :func:`iter_image_files` -- files, folders and glob patterns to a list of files.
 * :class:`ImageReadError` -- the one error raised for unreadable image files.
+* :func:`atomic_path` / :func:`write_text_atomic` -- write any file via a temporary
+  file and a rename.
 """
 
 from __future__ import annotations
 
-from tinct.io.files import IMAGE_EXTENSIONS, iter_image_files
+from tinct.io.files import IMAGE_EXTENSIONS, atomic_path, iter_image_files, write_text_atomic
 from tinct.io.image import (
     DEFAULT_MAX_PIXELS,
     WRITE_FORMATS,
@@ -24,8 +26,10 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "WRITE_FORMATS",
     "ImageReadError",
+    "atomic_path",
     "iter_image_files",
     "read_image",
     "read_image_numpy",
     "write_image",
+    "write_text_atomic",
 ]

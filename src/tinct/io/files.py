@@ -1,14 +1,17 @@
-"""Finding image files: expanding files, folders and glob patterns into a list of paths."""
+"""Finding image files (files, folders and glob patterns to a list of paths) and writing
+any file atomically."""
 
 from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-__all__ = ["IMAGE_EXTENSIONS", "iter_image_files"]
+__all__ = ["IMAGE_EXTENSIONS", "atomic_path", "iter_image_files", "write_text_atomic"]
 
 #: Lower-case file-name suffixes that :func:`iter_image_files` picks up in folders
 #: and glob matches (compare with ``path.suffix.lower()``).
@@ -125,3 +128,34 @@ def iter_image_files(inputs: Iterable[str | Path], *, recursive: bool = True) ->
                 seen.add(key)
                 result.append(file)
     return result
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix) to write to; it replaces ``path``
+    when the block ends without error and is removed otherwise, so ``path`` is never
+    left half-written. Parent folders are created; the file gets the usual permissions
+    (0666 less the umask).
+
+    Not thread-safe with respect to the umask (it is read by setting it).
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}",
+                                dir=final.parent)  # fmt: skip
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from other users
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -1,0 +1,672 @@
+"""Evaluate several colourisers on the same images in one run (``tinct evaluate``).
+
+Each image of the dataset or folder is resized (area filter) so its short side is
+``size`` and centre-cropped to ``size x size``: that is the ground truth. Every model
+colourises it through the user-facing pipeline, which sees only its lightness. Two
+baselines always run beside the models:
+
+- ``greyscale``: the photo's own lightness with a = b = 0;
+- ``mean-chroma``: the lightness with one constant ab everywhere, the mean ab of the
+  evaluated ground truth (the best constant colouring in squared ab error; an oracle
+  that no model is given).
+
+Per image: PSNR, RMSE (RGB 0-255 and ab), SSIM, mean CIEDE2000 and CIE76, colourfulness
+and its gap to the truth, and the AuC of the cumulative ab-error curve. Over the set:
+KL and JS divergences of the a and b histograms, the plain and class-rebalanced AuC,
+FD-Lite and the top-1 agreement of EfficientNet-Lite0 (see :mod:`tinct.eval.features`).
+
+Work goes in chunks; after each one the whole state is saved (atomically) under
+``out/state.pt``, so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from tinct.color import rgb_to_lab
+from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
+from tinct.data.base import ColourDataset, DatasetError
+from tinct.eval.cost import train_seconds_from_logs
+from tinct.eval.features import FeatureStats, LiteClassifier, fd_lite, top1_agreement
+from tinct.eval.metrics import (
+    AbErrorAuc,
+    AbHistogram,
+    ab_error_auc,
+    colourfulness,
+    delta_e_cie76,
+    delta_e_ciede2000,
+    histogram_divergences,
+    psnr,
+    rmse_ab,
+    rmse_rgb,
+    ssim,
+)
+from tinct.io import ImageReadError, atomic_path
+from tinct.models import Colouriser, load_metadata, load_model
+from tinct.pipeline import ColourisePipeline
+
+log = logging.getLogger(__name__)
+
+#: Names of the baselines every evaluation includes.
+BASELINES = ("greyscale", "mean-chroma")
+
+#: Per-image metrics: key -> (column title, unit, True if higher is better).
+IMAGE_METRICS: dict[str, tuple[str, str, bool]] = {
+    "psnr": ("PSNR", "dB", True),
+    "rmse_rgb": ("RMSE RGB", "0-255", False),
+    "rmse_ab": ("RMSE ab", "Lab", False),
+    "ssim": ("SSIM", "", True),
+    "ciede2000": ("ΔE00", "CIEDE2000", False),
+    "cie76": ("ΔE76", "CIE76", False),
+    "colourfulness": ("colourfulness", "M", True),
+    "colourfulness_gap": ("colourfulness gap", "M", True),
+    "auc": ("AuC", "0-1", True),
+}
+
+#: Whole-set metrics: key -> (column title, True if higher is better).
+SET_METRICS: dict[str, tuple[str, bool]] = {
+    "auc": ("AuC", True),
+    "auc_rebalanced": ("AuC rebal.", True),
+    "kl": ("KL ab hist", False),
+    "js": ("JS ab hist", False),
+    "fd_lite": ("FD-Lite", False),
+    "top1_agreement": ("top-1 agree", True),
+}
+
+STATE_FILE = "state.pt"
+
+#: Temperatures of the default sweep (those of Zhang et al. 2016, figure 3, without 0).
+SWEEP_TEMPERATURES = (1.0, 0.77, 0.58, 0.38, 0.29, 0.14)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to evaluate on and how; everything that changes the numbers.
+
+    Attributes:
+        target: a known dataset name or a folder of images.
+        split: the dataset's split (``None``: its default; a folder: all images).
+        root: data root for dataset names.
+        size: ground-truth side in pixels (short side resized, centre crop).
+        limit: evaluate a seeded random subset of this many images (``None``: all).
+        seed: seed of that subset and of any sampling model.
+        precision: network precision of the pipeline ("auto", "fp32", "bf16").
+        features: compute FD-Lite and top-1 agreement (EfficientNet-Lite0).
+        grid: how many images the sample grid shows.
+        chunk: images per saved step.
+    """
+
+    target: str
+    split: str | None = None
+    root: str | None = None
+    size: int = 256
+    limit: int | None = None
+    seed: int = 0
+    precision: str = "auto"
+    features: bool = True
+    grid: int = 6
+    chunk: int = 50
+
+    def fingerprint(self, models: Sequence[ModelSpec]) -> str:
+        keys = {k: v for k, v in asdict(self).items() if k not in ("grid", "chunk")}
+        keys["models"] = [(m.name, m.source) for m in models]
+        return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to evaluate: display ``name`` and ``source`` (a bundled name, a model
+    file or checkpoint, or one of :data:`BASELINES`)."""
+
+    name: str
+    source: str
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.source in BASELINES
+
+
+def model_specs(sources: Sequence[str], names: Sequence[str] | None = None) -> list[ModelSpec]:
+    """Specs for ``sources`` (plus the baselines, first), with unique display names."""
+    if names is not None and len(names) != len(sources):
+        raise ValueError(f"{len(names)} names given for {len(sources)} models")
+    specs = [ModelSpec(b, b) for b in BASELINES]
+    for i, source in enumerate(sources):
+        if source in BASELINES:
+            continue
+        name = names[i] if names is not None else _display_name(source)
+        if any(s.name == name for s in specs):
+            raise ValueError(f"two models are named {name!r}; give --names")
+        specs.append(ModelSpec(name, source))
+    return specs
+
+
+def _display_name(source: str) -> str:
+    path = Path(source)
+    if path.suffix in (".pt", ".ckpt"):
+        # runs/foo/model.pt -> foo; runs/foo/checkpoints/last.ckpt -> foo/last
+        if path.stem in ("model", "last", "best") and path.parent.name:
+            parent = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+            return parent.name if path.stem == "model" else f"{parent.name}/{path.stem}"
+        return path.stem
+    return source
+
+
+def prepare_truth(rgb: np.ndarray, size: int) -> Tensor:
+    """Ground truth at ``size``: short side resized with Pillow's area filter (or
+    bicubic when enlarging), centre crop to a square; ``(3, size, size)`` uint8."""
+    h, w = rgb.shape[:2]
+    scale = size / min(h, w)
+    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
+    if (nh, nw) != (h, w):
+        resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
+        rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), resample))
+    top, left = (nh - size) // 2, (nw - size) // 2
+    crop = np.ascontiguousarray(rgb[top : top + size, left : left + size])
+    return torch.from_numpy(crop).permute(2, 0, 1).contiguous()
+
+
+def greyscale_baseline(truth8: Tensor) -> Tensor:
+    """The image's own lightness with a = b = 0, as 8-bit RGB ``(3, H, W)``."""
+    lightness = srgb8_to_lab_lightness(truth8)
+    return lab_to_srgb8(lightness, lightness.new_zeros((2, *lightness.shape[-2:])))
+
+
+def constant_chroma(truth8: Tensor, ab: Sequence[float]) -> Tensor:
+    """The image's lightness with one constant ``ab`` everywhere, 8-bit RGB."""
+    lightness = srgb8_to_lab_lightness(truth8)
+    chroma = torch.tensor(list(ab), dtype=torch.float32).view(2, 1, 1)
+    return lab_to_srgb8(lightness, chroma.expand(2, *lightness.shape[-2:]).contiguous())
+
+
+Colourise = Callable[[Tensor], Tensor]
+
+
+def build_colouriser(
+    spec: ModelSpec, *, precision: str, mean_ab: Sequence[float], temperature: float | None = None
+) -> tuple[Colourise, Colouriser | None]:
+    """A function ``(3, H, W) uint8 -> (3, H, W) uint8`` for ``spec`` and its model
+    (``None`` for baselines)."""
+    if spec.source == "greyscale":
+        return greyscale_baseline, None
+    if spec.source == "mean-chroma":
+        ab = tuple(mean_ab)
+        return (lambda truth8: constant_chroma(truth8, ab)), None
+    model = load_model(spec.source)
+    pipeline = ColourisePipeline(model, precision=precision, temperature=temperature)
+    return pipeline, model
+
+
+def image_metrics(output8: Tensor, truth8: Tensor, lab_true: Tensor) -> tuple[dict[str, float], Tensor]:
+    """Per-image metrics of one colourisation (see :data:`IMAGE_METRICS`) and its Lab."""
+    out = output8.float() / 255.0
+    truth = truth8.float() / 255.0
+    lab_out = rgb_to_lab(out)
+    row = {
+        "psnr": psnr(out, truth).item(),
+        "rmse_rgb": rmse_rgb(out, truth).item(),
+        "rmse_ab": rmse_ab(lab_out, lab_true).item(),
+        "ssim": ssim(out[None], truth[None]).item(),
+        "ciede2000": delta_e_ciede2000(lab_out, lab_true).mean().item(),
+        "cie76": delta_e_cie76(lab_out, lab_true).mean().item(),
+        "colourfulness": colourfulness(out).item(),
+        "auc": ab_error_auc(lab_out, lab_true).item(),
+    }
+    return row, lab_out
+
+
+@dataclass
+class ModelState:
+    """Everything accumulated for one model so far (saved after every chunk)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    hist: AbHistogram = field(default_factory=AbHistogram)
+    auc: AbErrorAuc = field(default_factory=AbErrorAuc)
+    features: FeatureStats | None = None
+    seconds: float = 0.0
+    grid: list[Tensor] = field(default_factory=list)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "hist": self.hist.state_dict(),
+            "auc": self.auc.state_dict(),
+            "features": None if self.features is None else self.features.state_dict(),
+            "seconds": self.seconds,
+            "grid": self.grid,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ModelState:
+        out = cls(rows=state["rows"], seconds=state["seconds"], grid=state["grid"])
+        out.hist.load_state_dict(state["hist"])
+        out.auc.load_state_dict(state["auc"])
+        if state["features"] is not None:
+            out.features = FeatureStats()
+            out.features.load_state_dict(state["features"])
+        return out
+
+
+@dataclass
+class EvalResult:
+    """The outcome of :func:`evaluate`: per-image rows and whole-set numbers per model."""
+
+    config: EvalConfig
+    models: list[ModelSpec]
+    dataset_name: str
+    images: list[str]
+    skipped: list[tuple[str, str]]
+    truth_colourfulness: list[float]
+    truth_hist: Tensor
+    per_image: dict[str, list[dict[str, Any]]]
+    summary: dict[str, dict[str, float]]
+    hists: dict[str, Tensor]
+    auc_curves: dict[str, Tensor]
+    grid_truth: list[Tensor]
+    grids: dict[str, list[Tensor]]
+    model_info: dict[str, dict[str, Any]]
+    sweeps: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    sweep_grids: dict[str, list[list[Tensor]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "dataset": self.dataset_name,
+            "models": [asdict(m) for m in self.models],
+            "model_info": self.model_info,
+            "images": self.images,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "truth_colourfulness_mean": float(np.mean(self.truth_colourfulness))
+            if self.truth_colourfulness
+            else math.nan,
+            "summary": self.summary,
+            "per_image": self.per_image,
+            "temperature_sweeps": self.sweeps,
+        }
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def _order(n: int, limit: int | None, seed: int) -> list[int]:
+    if limit is None or limit >= n:
+        return list(range(n))
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(n, size=limit, replace=False).tolist())
+
+
+def _load_truth(dataset: ColourDataset, index: int, size: int) -> tuple[Tensor, str]:
+    item = dataset.load(index)
+    name = str(item.path) if item.path is not None else f"#{index}"
+    return prepare_truth(np.ascontiguousarray(item.rgb), size), name
+
+
+def _iter_truths(
+    dataset: ColourDataset, indices: Sequence[int], size: int, skipped: list[tuple[str, str]]
+) -> list[tuple[int, Tensor, str]]:
+    out = []
+    for index in indices:
+        try:
+            truth, name = _load_truth(dataset, index, size)
+        except (ImageReadError, DatasetError) as err:
+            skipped.append((str(err.path), err.reason))
+            log.warning("skipping %s: %s", err.path, err.reason)
+            continue
+        out.append((index, truth, name))
+    return out
+
+
+def _mean_ab(
+    dataset: ColourDataset, order: Sequence[int], size: int, progress: bool
+) -> tuple[list[float], list[tuple[str, str]]]:
+    """Mean ab of the ground truth over the evaluated images (first pass)."""
+    from tqdm import tqdm
+
+    total = torch.zeros(2, dtype=torch.float64)
+    pixels = 0
+    skipped: list[tuple[str, str]] = []
+    for index in tqdm(order, desc="mean chroma", disable=not progress, unit="img"):
+        for _, truth, _ in _iter_truths(dataset, [index], size, skipped):
+            lab = rgb_to_lab(truth.float() / 255.0)
+            total += lab[1:].double().sum(dim=(-2, -1))
+            pixels += lab.shape[-1] * lab.shape[-2]
+    return (total / max(pixels, 1)).tolist(), skipped
+
+
+def evaluate(
+    config: EvalConfig,
+    models: Sequence[ModelSpec],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    dataset: ColourDataset | None = None,
+    dataset_name: str | None = None,
+    progress: bool = True,
+    sweep_temperatures: Sequence[float] = (),
+    sweep_images: int = 4,
+) -> EvalResult:
+    """Run every model of ``models`` over the evaluation images; see the module doc.
+
+    With ``out_dir`` the state is saved after every chunk and a run with the same
+    config resumes from it. ``dataset`` overrides opening ``config.target``.
+    ``sweep_temperatures`` evaluates models that decode with a temperature at each
+    of those temperatures on the first ``sweep_images`` images.
+    """
+    from tqdm import tqdm
+
+    from tinct.data.registry import open_target
+
+    torch.manual_seed(config.seed)
+    if dataset is None:
+        dataset, name = open_target(config.target, config.split, config.root)
+        dataset_name = dataset_name or name
+    dataset_name = dataset_name or config.target
+    if len(dataset) == 0:
+        raise ValueError(f"{dataset_name}: no images to evaluate")
+    fingerprint = config.fingerprint(models)
+    state_path = Path(out_dir) / STATE_FILE if out_dir is not None else None
+    state: dict[str, Any] | None = None
+    if state_path is not None:
+        state_path.parent.mkdir(parents=True, exist_ok=True)
+        if state_path.is_file():
+            saved = torch.load(state_path, weights_only=False)
+            if saved.get("fingerprint") != fingerprint:
+                raise ValueError(
+                    f"{state_path} belongs to a different evaluation (other data, size, "
+                    "models or seed); use another output folder or delete it"
+                )
+            state = saved
+            log.info("resuming: %d images done", state["done"])
+    order = _order(len(dataset), config.limit, config.seed)
+    if state is None:
+        mean_ab, skipped0 = _mean_ab(dataset, order, config.size, progress)
+        state = {
+            "fingerprint": fingerprint,
+            "done": 0,
+            "mean_ab": mean_ab,
+            "skipped": skipped0,
+            "images": [],
+            "truth": {
+                "colourfulness": [],
+                "hist": AbHistogram().state_dict(),
+                "features": None,
+                "grid": [],
+            },
+            "models": {m.name: ModelState().state_dict() for m in models},
+        }
+    skipped: list[tuple[str, str]] = list(state["skipped"])
+    skipped_paths = {p for p, _ in skipped}
+    truth_hist = AbHistogram()
+    truth_hist.load_state_dict(state["truth"]["hist"])
+    truth_features: FeatureStats | None = None
+    if state["truth"]["features"] is not None:
+        truth_features = FeatureStats()
+        truth_features.load_state_dict(state["truth"]["features"])
+    model_states = {name: ModelState.from_state(s) for name, s in state["models"].items()}
+
+    classifier = LiteClassifier() if config.features else None
+    runners: dict[str, Colourise] = {}
+    infos: dict[str, dict[str, Any]] = {}
+    for spec in models:
+        fn, model = build_colouriser(spec, precision=config.precision, mean_ab=state["mean_ab"])
+        runners[spec.name] = fn
+        infos[spec.name] = _model_info(spec, model, state["mean_ab"])
+
+    remaining = order[state["done"] :]
+    bar = tqdm(
+        total=len(order), initial=state["done"], desc="evaluate", disable=not progress, unit="img"
+    )
+    for start in range(0, len(remaining), config.chunk):
+        chunk_indices = remaining[start : start + config.chunk]
+        truths = [
+            t
+            for t in _iter_truths(dataset, chunk_indices, config.size, [])
+            if t[2] not in skipped_paths
+        ]
+        if truths:
+            features = _evaluate_chunk(
+                truths, runners, model_states, truth_hist, state, classifier, config.grid
+            )
+            if features is not None:
+                truth_features = _update_features(truth_features, features)
+        state["done"] += len(chunk_indices)
+        state["truth"]["hist"] = truth_hist.state_dict()
+        state["truth"]["features"] = (
+            None if truth_features is None else truth_features.state_dict()
+        )
+        state["models"] = {n: s.state_dict() for n, s in model_states.items()}
+        if state_path is not None:
+            _save_atomic(state, state_path)
+        bar.update(len(chunk_indices))
+    bar.close()
+
+    result = _summarise(
+        config, list(models), dataset_name, state, skipped, truth_hist, truth_features,
+        model_states, infos,
+    )  # fmt: skip
+    if sweep_temperatures:
+        _temperature_sweeps(
+            result, dataset, order, sweep_temperatures, sweep_images, config, skipped_paths
+        )
+    return result
+
+
+def _model_info(
+    spec: ModelSpec, model: Colouriser | None, mean_ab: Sequence[float]
+) -> dict[str, Any]:
+    if model is None:
+        what = (
+            "lightness with a = b = 0"
+            if spec.source == "greyscale"
+            else f"lightness with constant ab = ({mean_ab[0]:.2f}, {mean_ab[1]:.2f}), the "
+            "mean of the evaluated ground truth (oracle)"
+        )
+        info = {"source": spec.source, "kind": "baseline", "description": what, "params": 0}
+        if spec.source == "mean-chroma":
+            info["mean_ab"] = [float(v) for v in mean_ab]
+        return info
+    info: dict[str, Any] = {
+        "source": spec.source,
+        "kind": model.registry_name,
+        "params": sum(p.numel() for p in model.parameters()),
+        "input_size": model.input_size,
+        "supports_temperature": model.supports_temperature,
+    }
+    try:
+        meta = load_metadata(spec.source)
+    except (FileNotFoundError, KeyError, ValueError):
+        meta = {}
+    for key in ("train_seconds", "global_step", "data"):
+        if key in meta:
+            info[key] = meta[key]
+    if "train_seconds" not in info:
+        run_dir = _run_dir(spec.source)
+        logged = train_seconds_from_logs(run_dir) if run_dir is not None else None
+        if logged is not None:
+            info["train_seconds"] = logged
+        elif "train_seconds_this_run" in meta:  # older model files
+            info["train_seconds"] = meta["train_seconds_this_run"]
+    return info
+
+
+def _run_dir(source: str) -> Path | None:
+    """The ``tinct train`` output folder a model file or checkpoint lies in, if any."""
+    path = Path(source)
+    for folder in (path.parent, path.parent.parent):
+        if (folder / "logs" / "version_0" / "metrics.csv").is_file():
+            return folder
+    return None
+
+
+def _update_features(stats: FeatureStats | None, features: Tensor) -> FeatureStats:
+    stats = stats if stats is not None else FeatureStats()
+    stats.update(features)
+    return stats
+
+
+def _evaluate_chunk(
+    truths: list[tuple[int, Tensor, str]],
+    runners: dict[str, Colourise],
+    model_states: dict[str, ModelState],
+    truth_hist: AbHistogram,
+    state: dict[str, Any],
+    classifier: LiteClassifier | None,
+    grid: int,
+) -> Tensor | None:
+    """Colourise and measure one chunk with every model; returns the ground truth's
+    classifier features (``None`` without a classifier)."""
+    truth_batch = torch.stack([t for _, t, _ in truths])
+    truth_float = truth_batch.float() / 255.0
+    lab_true = rgb_to_lab(truth_float)
+    truth_hist.update(lab_true)
+    truth_m = colourfulness(truth_float).tolist()
+    state["truth"]["colourfulness"].extend(truth_m)
+    state["images"].extend(name for _, _, name in truths)
+    grid_room = grid - len(state["truth"]["grid"])
+    if grid_room > 0:
+        state["truth"]["grid"].extend(truth_batch[:grid_room].clone().unbind(0))
+    truth_features = truth_logits = None
+    if classifier is not None:
+        truth_features, truth_logits = classifier(truth_float)
+    for name, run in runners.items():
+        ms = model_states[name]
+        outputs = []
+        for (index, truth8, image_name), lab_t, m_true in zip(
+            truths, lab_true, truth_m, strict=True
+        ):
+            start = time.perf_counter()
+            out8 = run(truth8)
+            ms.seconds += time.perf_counter() - start
+            row, lab_out = image_metrics(out8, truth8, lab_t)
+            row["colourfulness_gap"] = row["colourfulness"] - m_true
+            row = {"image": image_name, "index": index, **row}
+            ms.hist.update(lab_out)
+            ms.auc.update(lab_out, lab_t)
+            ms.rows.append(row)
+            outputs.append(out8)
+        if grid_room > 0:
+            ms.grid.extend(o.clone() for o in outputs[:grid_room])
+        if classifier is not None and truth_logits is not None:
+            out_float = torch.stack(outputs).float() / 255.0
+            feats, logits = classifier(out_float)
+            ms.features = _update_features(ms.features, feats)
+            agree = top1_agreement(logits, truth_logits).float().tolist()
+            for row, a in zip(ms.rows[-len(outputs) :], agree, strict=True):
+                row["top1_agreement"] = a
+    return truth_features
+
+
+def _summarise(
+    config: EvalConfig,
+    models: list[ModelSpec],
+    dataset_name: str,
+    state: dict[str, Any],
+    skipped: list[tuple[str, str]],
+    truth_hist: AbHistogram,
+    truth_features: FeatureStats | None,
+    model_states: dict[str, ModelState],
+    infos: dict[str, dict[str, Any]],
+) -> EvalResult:
+    summary: dict[str, dict[str, float]] = {}
+    per_image: dict[str, list[dict[str, Any]]] = {}
+    for spec in models:
+        ms = model_states[spec.name]
+        rows = ms.rows
+        per_image[spec.name] = rows
+        if not rows:
+            raise ValueError(f"{dataset_name}: every image was unreadable; nothing to evaluate")
+        means = {k: float(np.mean([r[k] for r in rows])) for k in IMAGE_METRICS}
+        means["psnr"] = float(np.mean([min(r["psnr"], 100.0) for r in rows]))
+        divergences = histogram_divergences(truth_hist.counts, ms.hist.counts)
+        means.update({k: float(v) for k, v in divergences.items()})
+        means["auc"] = ms.auc.auc()
+        means["auc_rebalanced"] = ms.auc.auc_rebalanced()
+        means["colourfulness_ratio"] = means["colourfulness"] / max(
+            float(np.mean(state["truth"]["colourfulness"])), 1e-9
+        )
+        if truth_features is not None and ms.features is not None:
+            means["fd_lite"] = fd_lite(ms.features, truth_features)
+            means["top1_agreement"] = float(np.mean([r["top1_agreement"] for r in rows]))
+        means["seconds_per_image"] = ms.seconds / len(rows)
+        summary[spec.name] = means
+    return EvalResult(
+        config=config,
+        models=models,
+        dataset_name=dataset_name,
+        images=list(state["images"]),
+        skipped=skipped,
+        truth_colourfulness=list(state["truth"]["colourfulness"]),
+        truth_hist=truth_hist.counts,
+        per_image=per_image,
+        summary=summary,
+        hists={n: s.hist.counts for n, s in model_states.items()},
+        auc_curves={n: s.auc.curve() for n, s in model_states.items()},
+        grid_truth=list(state["truth"]["grid"]),
+        grids={n: s.grid for n, s in model_states.items()},
+        model_info=infos,
+    )
+
+
+def _temperature_sweeps(
+    result: EvalResult,
+    dataset: ColourDataset,
+    order: Sequence[int],
+    temperatures: Sequence[float],
+    n_images: int,
+    config: EvalConfig,
+    skipped_paths: set[str],
+) -> None:
+    """For each model that decodes with a temperature: mean colourfulness, RMSE ab and
+    RMSE RGB over the first ``n_images`` images at every temperature, and a grid."""
+    sweepable = [
+        m for m in result.models if result.model_info[m.name].get("supports_temperature")
+    ]
+    if not sweepable:
+        log.warning("no model in this run decodes with a temperature; no sweep")
+        return
+    truths = [
+        t for t in _iter_truths(dataset, order[: n_images * 2], config.size, []) if t[2]
+        not in skipped_paths
+    ][:n_images]  # fmt: skip
+    for spec in sweepable:
+        rows: list[dict[str, float]] = []
+        grid: list[list[Tensor]] = []
+        for temperature in temperatures:
+            run, _ = build_colouriser(
+                spec,
+                precision=config.precision,
+                mean_ab=(0.0, 0.0),
+                temperature=temperature,
+            )
+            outs = [run(truth8) for _, truth8, _ in truths]
+            metrics = [
+                image_metrics(o, t, rgb_to_lab(t.float() / 255.0))[0]
+                for o, (_, t, _) in zip(outs, truths, strict=True)
+            ]
+            rows.append(
+                {
+                    "temperature": float(temperature),
+                    **{
+                        k: float(np.mean([m[k] for m in metrics]))
+                        for k in ("colourfulness", "rmse_ab", "rmse_rgb", "ciede2000")
+                    },
+                }
+            )
+            grid.append(outs)
+        result.sweeps[spec.name] = rows
+        result.sweep_grids[spec.name] = grid

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from helpers import write_lightness_coded_photos, write_photos
+from tinct.eval.cost import train_seconds_from_logs
 from tinct.models import load_metadata, load_model
 from tinct.train import ConfigError, resolve_config, train
 from tinct.train.callbacks import read_metrics
@@ -89,6 +90,9 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
     assert ckpt["hyper_parameters"]["config"]["model"]["kwargs"] == {"base_channels": 4, "depth": 2}
     metrics = read_metrics(out / "logs" / "version_0" / "metrics.csv")
     assert "train/loss" in metrics and "val/ab_rmse" in metrics
+    first_seconds = load_metadata(model_path)["train_seconds"]
+    assert first_seconds > 0
+    assert max(t for _, t in metrics["train_time_s"]) == pytest.approx(first_seconds, abs=0.051)
 
     # The checkpoint and the exported file give the same model.
     x = torch.rand(1, 1, 32, 32) * 100
@@ -103,6 +107,12 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
     assert ckpt["global_step"] == 6
     steps = [s for s, _ in read_metrics(out / "logs" / "version_0" / "metrics.csv")["train/loss"]]
     assert max(steps) == 5
+    # The training time adds up over the resumed runs (kept in the checkpoint).
+    meta = load_metadata(model_path)
+    assert first_seconds < meta["train_seconds"] < first_seconds + meta["train_seconds_this_run"]
+    logged = train_seconds_from_logs(out)
+    assert logged == pytest.approx(meta["train_seconds"], abs=0.051)
+    assert train_seconds_from_logs(tmp_path) is None
 
 
 def test_training_reduces_the_loss(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
-"""Training callbacks: sample grids (grey | prediction | truth) and loss-curve PNGs."""
+"""Training callbacks: sample grids (grey | prediction | truth), loss-curve PNGs and the
+cumulative training time."""
 
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +122,39 @@ class LossCurve(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._draw(trainer)
+
+
+class TrainTimer(L.Callback):
+    """Wall-clock training time, summed over resumed runs (kept in checkpoints), logged
+    as ``train_time_s`` after every validation and at the end of training."""
+
+    def __init__(self) -> None:
+        self.previous = 0.0  # seconds of earlier runs, restored from a checkpoint
+        self.started: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        running = time.perf_counter() - self.started if self.started is not None else 0.0
+        return self.previous + running
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.started = time.perf_counter()
+
+    def _log(self, trainer: L.Trainer) -> None:
+        for logger in trainer.loggers:
+            logger.log_metrics({"train_time_s": self.seconds}, step=trainer.global_step)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._log(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._log(trainer)
+        self.previous = self.seconds
+        self.started = None
+
+    def state_dict(self) -> dict[str, float]:
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.previous = float(state_dict.get("seconds", 0.0))

@@ -19,7 +19,7 @@ from tinct.data.crops import PhotoCrops, samples_for
 from tinct.data.sample import Sample, collate_samples
 from tinct.io import iter_image_files
 from tinct.models import save_model
-from tinct.train.callbacks import LossCurve, SampleGrid
+from tinct.train.callbacks import LossCurve, SampleGrid, TrainTimer
 from tinct.train.config import dump_config
 from tinct.train.supervised import SupervisedColourisation
 
@@ -187,6 +187,7 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
         CSVLogger(str(out_dir), name="logs", version=0),
         TensorBoardLogger(str(out_dir), name="tensorboard", version=0, default_hp_metric=False),
     ]
+    timer = TrainTimer()
     callbacks: list[L.Callback] = [
         ModelCheckpoint(
             dirpath=out_dir / "checkpoints",
@@ -197,6 +198,7 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
             save_top_k=-1,
         ),
         SampleGrid(sample_batch, out_dir / "samples", data["space"]),
+        timer,  # before LossCurve, which saves the CSV log at the end
         LossCurve(out_dir / "loss_curve.png"),
         LearningRateMonitor(logging_interval="step"),
     ]
@@ -236,6 +238,7 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
                 "config": config,
                 "global_step": trainer.global_step,
                 "train_seconds_this_run": round(elapsed, 1),
+                "train_seconds": round(timer.seconds, 1),
                 "train_images": (
                     len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
                 ),

@@ -17,6 +17,7 @@ from helpers import synthetic_photo, write_photos
 from tinct.cli import main
 from tinct.color import rgb_to_lab
 from tinct.data.folders import ImageFolder
+from tinct.eval.features import frechet_distance
 from tinct.eval.metrics import colourfulness
 from tinct.eval.results import build_index, readme_table, update_readme
 from tinct.eval.runner import (
@@ -27,6 +28,7 @@ from tinct.eval.runner import (
     model_specs,
     prepare_truth,
 )
+from tinct.io import read_image_numpy
 from tinct.models import Colouriser, ModelOutput, save_model
 from tinct.models.registry import _REGISTRY, create_model, register_model
 
@@ -202,8 +204,9 @@ def test_temperature_sweep_and_report(tmp_path: Path, two_bin_model: Path) -> No
     md = write_report(result, tmp_path / "report", command="tinct evaluate test")
     text = md.read_text()
     assert "Command: `tinct evaluate test`" in text and "## Temperature sweep: two-bin" in text
-    for name in ("summary.csv", "per_image.csv", "results.json", "ab_histograms.png",
-                 "ab_error_curve.png", "per_image.png", "samples.png", "temperature_two-bin.png"):  # fmt: skip
+    files = ["summary.csv", "per_image.csv", "results.json", "ab_histograms.png"]
+    files += ["ab_error_curve.png", "per_image.png", "samples.jpg", "temperature_two-bin.png"]
+    for name in files:
         assert (tmp_path / "report" / name).stat().st_size > 0, name
     data = json.loads((tmp_path / "report" / "results.json").read_text())
     assert set(data["summary"]) == {"greyscale", "mean-chroma", "two-bin"}
@@ -221,7 +224,37 @@ def test_features_give_fd_lite_and_agreement(tmp_path: Path) -> None:
         assert s["fd_lite"] >= 0 and 0.0 <= s["top1_agreement"] <= 1.0
 
 
-def test_cli_evaluate_benchmark_and_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+class _FakeInception(nn.Module):
+    """The calling convention of NVlabs' inception-2015-12-05.pt (uint8 NCHW in)."""
+
+    def forward(self, x: Tensor, return_features: bool = False) -> Tensor:
+        means = x.float().mean(dim=(2, 3))
+        return torch.cat([means, means.pow(2) / 255], dim=1)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_fid_with_a_user_inception_file(tmp_path: Path) -> None:
+    write_photos(tmp_path / "photos", 4, size=(48, 48))
+    inception = tmp_path / "inception.pt"
+    torch.jit.script(_FakeInception()).save(str(inception))
+    config = _small_config(tmp_path / "photos", inception=str(inception))
+    result = evaluate(config, model_specs([]), progress=False)
+
+    # Fréchet distance of the 6-d features, checked against a direct computation.
+    def feats(images: list[Tensor]) -> Tensor:
+        return _FakeInception()(torch.stack(images).round().to(torch.uint8))
+
+    photos = sorted((tmp_path / "photos").glob("*.png"))
+    truth = [prepare_truth(read_image_numpy(p), 48) for p in photos]
+    grey = [greyscale_baseline(t) for t in truth]
+    ft, fg = feats(truth).double(), feats(grey).double()
+    expected = frechet_distance(fg.mean(0), fg.T.cov(), ft.mean(0), ft.T.cov())
+    assert result.summary["greyscale"]["fid"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_cli_evaluate_benchmark_and_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_photos(tmp_path / "photos", 3, size=(64, 80))
     out = tmp_path / "eval"
     code = main(["evaluate", "default", "--data", str(tmp_path / "photos"), "--size", "64",

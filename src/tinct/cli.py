@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tinct.data.base import ColourDataset
-
+    from tinct.eval.runner import EvalConfig, ModelSpec
 EPILOG = "Run 'tinct COMMAND --help' for the options of a command."
 
 
@@ -179,36 +178,13 @@ def _cmd_make_shapes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_for_inspection(
-    target: str, split: str | None, root: str | None
-) -> tuple[ColourDataset, str]:
-    from tinct.data.folders import ImageFolder
-    from tinct.data.photos import CorpusPhotos
-    from tinct.data.registry import DATASETS, open_dataset
-
-    if target in DATASETS:
-        kwargs: dict[str, object] = {"strict": False}
-        if target.startswith("corpus"):
-            kwargs["short_side"] = None  # report the stored sizes
-        if target == "shapes":
-            kwargs = {}
-        return open_dataset(target, root, split, **kwargs), target
-    path = Path(target).expanduser()
-    if not path.exists():
-        raise ValueError(
-            f"{target!r} is neither a known dataset ({', '.join(DATASETS)}) nor a folder"
-        )
-    if (path / "manifest.tsv").is_file():
-        return CorpusPhotos(path, split or "all", short_side=None, strict=False), path.name
-    return ImageFolder(path, split=split or None, strict=False), path.name
-
-
 def _cmd_data_inspect(args: argparse.Namespace) -> int:
     from tinct.data.base import DatasetError
     from tinct.data.inspect import inspect_dataset, plot_inspection
+    from tinct.data.registry import open_target
 
     try:
-        dataset, name = _open_for_inspection(args.target, args.split, args.root)
+        dataset, name = open_target(args.target, args.split, args.root, stored_size=True)
     except (DatasetError, ValueError, FileNotFoundError) as err:
         print(f"tinct: {err}", file=sys.stderr)
         return 1
@@ -224,6 +200,126 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(report.to_json() + "\n")
         print(f"numbers: {args.json}")
+    return 0
+
+
+def _command_line() -> str:
+    import shlex
+
+    return "tinct " + shlex.join(sys.argv[1:])
+
+
+def _eval_setup(args: argparse.Namespace) -> tuple[EvalConfig, list[ModelSpec]]:
+    from tinct.eval.runner import EvalConfig, model_specs
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = EvalConfig(
+        target=args.data,
+        split=args.split,
+        root=args.root,
+        size=args.size,
+        limit=args.limit,
+        seed=args.seed,
+        precision=args.precision,
+        features=not args.no_features,
+        inception=args.inception,
+        grid=args.grid,
+    )
+    return config, model_specs(args.models, args.names)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from tinct.data.base import DatasetError
+    from tinct.eval.report import write_report
+    from tinct.eval.runner import STATE_FILE, SWEEP_TEMPERATURES, evaluate
+
+    out = Path(args.out)
+    sweep = args.sweep_temperature
+    temperatures = () if sweep is None else (sweep or SWEEP_TEMPERATURES)
+    try:
+        config, specs = _eval_setup(args)
+        result = evaluate(
+            config,
+            specs,
+            out_dir=out,
+            progress=not args.quiet,
+            sweep_temperatures=temperatures,
+            sweep_images=args.sweep_images,
+        )
+    except (FileNotFoundError, ValueError, KeyError, DatasetError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
+    md = write_report(result, out, command=_command_line())
+    (out / STATE_FILE).unlink(missing_ok=True)  # complete: nothing left to resume
+    if not args.quiet:
+        print(md.read_text(encoding="utf-8").split("## Plots")[0].rstrip())
+        print(f"\nreport: {md}")
+    return _report_skipped(result.skipped)
+
+
+def _report_skipped(skipped: list[tuple[str, str]]) -> int:
+    if not skipped:
+        return 0
+    print(f"skipped {len(skipped)} unreadable file(s):", file=sys.stderr)
+    for path, reason in skipped:
+        print(f"  {path}: {reason}", file=sys.stderr)
+    return 1
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from tinct.data.base import DatasetError
+    from tinct.eval.benchmark import benchmark, write_benchmark
+    from tinct.eval.runner import STATE_FILE
+
+    out = Path(args.out)
+    try:
+        config, specs = _eval_setup(args)
+        bench = benchmark(
+            config,
+            specs,
+            out_dir=out,
+            latency_sizes=args.latency_sizes,
+            repeats=args.repeats,
+            memory=not args.no_memory,
+            progress=not args.quiet,
+        )
+    except (FileNotFoundError, ValueError, KeyError, DatasetError, RuntimeError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 2
+    md = write_benchmark(bench, out, command=_command_line())
+    (out / STATE_FILE).unlink(missing_ok=True)
+    if not args.quiet:
+        print(md.read_text(encoding="utf-8"))
+        print(f"report: {md}")
+    return _report_skipped(bench.evaluation.skipped)
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    from tinct.eval.results import readme_table, update_readme, write_index
+
+    results = Path(args.dir)
+    if not results.is_dir():
+        print(f"tinct: {results}: no such folder", file=sys.stderr)
+        return 2
+    index = write_index(results)
+    print(f"index: {index}")
+    bench = Path(args.benchmark) if args.benchmark else results / "benchmark" / "benchmark.json"
+    if args.readme:
+        if not bench.is_file():
+            print(f"tinct: {bench}: no benchmark results (run tinct benchmark)", file=sys.stderr)
+            return 2
+        link = os.path.relpath(bench.with_suffix(".md"), Path(args.readme).parent)
+        if not update_readme(args.readme, readme_table(bench, link=Path(link).as_posix())):
+            print(
+                f"tinct: {args.readme} has no '<!-- results:start -->' / "
+                "'<!-- results:end -->' markers",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"table: {args.readme}")
     return 0
 
 
@@ -353,6 +449,106 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", help="override output_dir")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
+
+    for name, helptext, description in (
+        (
+            "evaluate",
+            "measure models on a dataset or folder (tables, plots)",
+            "Evaluate models and the greyscale and mean-chroma baselines on the same images: "
+            "PSNR, RMSE, SSIM, Delta E, colourfulness, ab-histogram divergences, AuC, FD-Lite "
+            "and top-1 agreement. Writes results.md, CSV, JSON and plots into --out; an "
+            "interrupted run resumes from the state it keeps in --out (removed when done).",
+        ),
+        (
+            "benchmark",
+            "quality and speed of models side by side",
+            "Evaluate models (as tinct evaluate) and measure their parameters, FLOPs, "
+            "end-to-end latency and peak memory in the same run, models taking turns. "
+            "Writes benchmark.md/.csv/.json beside the evaluation report.",
+        ),
+    ):
+        p = sub.add_parser(name, help=helptext, description=description)
+        p.add_argument(
+            "models",
+            nargs="*",
+            metavar="MODEL",
+            help="bundled model names or model/checkpoint files (baselines always run)",
+        )
+        p.add_argument(
+            "--data",
+            default="corpus",
+            help="a dataset name (tinct data list) or a folder (default: %(default)s)",
+        )
+        p.add_argument("--split", default=None, help="dataset split (default: its first)")
+        p.add_argument("--root", default=None, help="data root (default: $TINCT_DATA)")
+        p.add_argument("--size", type=int, default=256, help="image side (default: 256)")
+        p.add_argument("--limit", type=int, default=None, help="a seeded subset of N images")
+        p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+        p.add_argument("--names", nargs="+", default=None, help="display names of the models")
+        p.add_argument(
+            "--precision",
+            choices=["auto", "fp32", "bf16"],
+            default="auto",
+            help="network precision",
+        )
+        p.add_argument(
+            "--no-features", action="store_true", help="skip FD-Lite and top-1 agreement"
+        )
+        p.add_argument(
+            "--inception",
+            metavar="FILE",
+            default=None,
+            help="your TorchScript Inception-v3 (NVlabs' inception-2015-12-05.pt) to add "
+            "the standard FID; tinct does not ship it",
+        )
+        p.add_argument("--grid", type=int, default=6, help="images in the sample grid")
+        p.add_argument(
+            "-o", "--out", default=f"{name}-results", help="output folder (default: %(default)s)"
+        )
+        p.add_argument("--threads", type=int, default=None, help="torch threads")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        if name == "evaluate":
+            p.add_argument(
+                "--sweep-temperature",
+                nargs="*",
+                type=float,
+                default=None,
+                metavar="T",
+                help="also sweep the decoding temperature of classification models "
+                "(default temperatures: 1 0.77 0.58 0.38 0.29 0.14)",
+            )
+            p.add_argument(
+                "--sweep-images", type=int, default=4, help="images of the sweep (default: 4)"
+            )
+            p.set_defaults(func=_cmd_evaluate)
+        else:
+            p.add_argument(
+                "--latency-sizes",
+                nargs="+",
+                type=int,
+                default=[256, 1024],
+                help="square sizes timed end to end (default: 256 1024)",
+            )
+            p.add_argument("--repeats", type=int, default=10, help="timed runs per size")
+            p.add_argument(
+                "--no-memory", action="store_true", help="skip the peak-memory subprocesses"
+            )
+            p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser(
+        "results",
+        help="regenerate docs/results/index.md and the README results table",
+        description="Index every results page under --dir and put the benchmark table "
+        "into the README between its results markers.",
+    )
+    p.add_argument("--dir", default="docs/results", help="results folder (default: %(default)s)")
+    p.add_argument(
+        "--readme", default="README.md", help="README to update ('' to skip; default: %(default)s)"
+    )
+    p.add_argument(
+        "--benchmark", default=None, help="benchmark.json (default: DIR/benchmark/benchmark.json)"
+    )
+    p.set_defaults(func=_cmd_results)
 
     p = sub.add_parser(
         "export",

@@ -203,3 +203,39 @@ def download_dataset(
     path = dataset_path(name, root)
     assert path is not None
     return path
+
+
+def open_target(
+    target: str,
+    split: str | None = None,
+    root: str | os.PathLike[str] | None = None,
+    *,
+    stored_size: bool = False,
+) -> tuple[ColourDataset, str]:
+    """Open ``target``, a known dataset name or a folder, leniently (unreadable files
+    are skipped and recorded in ``dataset.skipped``); returns it and a display name.
+
+    A folder holding a corpus manifest opens as the corpus (``split`` default "all");
+    any other folder as an :class:`~tinct.data.folders.ImageFolder` (all images, or a
+    fixed-seed 80-10-10 ``split``). ``stored_size`` keeps corpus photos at their stored
+    size instead of the corpus' 512 px short side.
+    """
+    from tinct.data.folders import ImageFolder
+    from tinct.data.photos import CorpusPhotos
+
+    short_side = None if stored_size else 512
+    if target in DATASETS:
+        kwargs: dict[str, Any] = {"strict": False}
+        if target.startswith("corpus"):
+            kwargs["short_side"] = short_side
+        if target == "shapes":
+            kwargs = {}
+        return open_dataset(target, root, split, **kwargs), target
+    path = Path(target).expanduser()
+    if not path.is_dir():
+        raise ValueError(
+            f"{target!r} is neither a known dataset ({', '.join(DATASETS)}) nor a folder"
+        )
+    if (path / "manifest.tsv").is_file():
+        return CorpusPhotos(path, split or "all", short_side=short_side, strict=False), path.name
+    return ImageFolder(path, split=split or None, strict=False), path.name

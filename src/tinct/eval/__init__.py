@@ -1,7 +1,83 @@
-"""Evaluation: metrics of the seed documents (more arrive with the evaluation issue)."""
+"""Evaluation: the metrics of the seed documents, model cost, and the runner behind
+``tinct evaluate`` / ``tinct benchmark`` with its reports.
+
+Metrics (:mod:`tinct.eval.metrics`) and cost (:mod:`tinct.eval.cost`) are plain tensor
+functions; feature metrics (:mod:`tinct.eval.features`) use the offline
+EfficientNet-Lite0. :mod:`tinct.eval.runner` evaluates models on a dataset,
+:mod:`tinct.eval.report` writes tables and plots, :mod:`tinct.eval.benchmark` adds speed
+and memory, and :mod:`tinct.eval.results` keeps ``docs/results/`` and the README table.
+"""
 
 from __future__ import annotations
 
-from tinct.eval.metrics import colourfulness, delta_e_cie76, delta_e_ciede2000, psnr
+from tinct.eval.cost import (
+    LatencyStats,
+    count_flops,
+    count_parameters,
+    measure_latency,
+    peak_rss_growth,
+    peak_rss_mib,
+    train_seconds_from_logs,
+)
+from tinct.eval.features import (
+    FD_LITE_NAME,
+    TOP1_AGREEMENT_NAME,
+    FeatureStats,
+    InceptionFeatures,
+    LiteClassifier,
+    fd_lite,
+    frechet_distance,
+    load_inception_features,
+    top1_agreement,
+)
+from tinct.eval.metrics import (
+    AB_HIST_EDGES,
+    AbErrorAuc,
+    AbHistogram,
+    ab_error_auc,
+    ab_grid_bins,
+    ab_histogram,
+    colourfulness,
+    colourfulness_gap,
+    delta_e_cie76,
+    delta_e_ciede2000,
+    histogram_divergences,
+    psnr,
+    rmse_ab,
+    rmse_rgb,
+    ssim,
+)
 
-__all__ = ["colourfulness", "delta_e_cie76", "delta_e_ciede2000", "psnr"]
+__all__ = [
+    "AB_HIST_EDGES",
+    "FD_LITE_NAME",
+    "TOP1_AGREEMENT_NAME",
+    "AbErrorAuc",
+    "AbHistogram",
+    "FeatureStats",
+    "InceptionFeatures",
+    "LatencyStats",
+    "LiteClassifier",
+    "ab_error_auc",
+    "ab_grid_bins",
+    "ab_histogram",
+    "colourfulness",
+    "colourfulness_gap",
+    "count_flops",
+    "count_parameters",
+    "delta_e_cie76",
+    "delta_e_ciede2000",
+    "fd_lite",
+    "frechet_distance",
+    "histogram_divergences",
+    "load_inception_features",
+    "measure_latency",
+    "peak_rss_growth",
+    "peak_rss_mib",
+    "psnr",
+    "rmse_ab",
+    "rmse_rgb",
+    "ssim",
+    "top1_agreement",
+    "train_seconds_from_logs",
+]

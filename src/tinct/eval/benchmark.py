@@ -29,7 +29,13 @@ import torch
 from torch import Tensor
 
 from tinct.eval.cost import count_flops, count_parameters, peak_rss_mib
-from tinct.eval.report import _csv_text, _json_safe, markdown_table, write_report
+from tinct.eval.report import (
+    csv_text,
+    describe_precision,
+    json_safe,
+    markdown_table,
+    write_report,
+)
 from tinct.eval.runner import (
     EvalConfig,
     EvalResult,
@@ -39,7 +45,6 @@ from tinct.eval.runner import (
     prepare_truth,
 )
 from tinct.io import write_text_atomic
-from tinct.pipeline import native_bf16
 
 #: Columns of the benchmark table (key, title, arrow, format).
 BENCH_COLUMNS = (
@@ -102,9 +107,7 @@ def measure_latencies(
     warmup: int = 2,
 ) -> dict[str, dict[int, float]]:
     """Median end-to-end milliseconds per model and size, models taking turns."""
-    runners = {
-        s.name: build_colouriser(s, precision=precision, mean_ab=mean_ab)[0] for s in specs
-    }
+    runners = {s.name: build_colouriser(s, precision=precision, mean_ab=mean_ab)[0] for s in specs}
     times: dict[str, dict[int, list[float]]] = {n: {k: [] for k in photos} for n in runners}
     for size, photo in photos.items():
         for run in runners.values():
@@ -164,7 +167,7 @@ def benchmark(
     big = max(latency_sizes)
     photo_path = Path(out_dir) / f"latency_photo_{big}.png"
     if memory:
-        write_image(photos[big], photo_path)
+        write_image(photo_path, photos[big])
     for spec in specs:
         row = model_cost(spec)
         for size in latency_sizes:
@@ -200,11 +203,10 @@ def write_benchmark(bench: BenchmarkResult, out_dir: str | Path, *, command: str
         key = f"latency_ms_{size}"
         if all(c[0] != key for c in columns):
             columns.insert(2, (key, f"latency {size}² (ms)", "↓", "{:.1f}"))
-    precision = cfg.precision
-    if precision == "auto":
-        precision = f"auto ({'bf16' if native_bf16() else 'fp32'} on this CPU)"
+    precision = describe_precision(cfg.precision)
+    split = f", split {cfg.split}" if cfg.split else ""
     lines = [
-        f"# Benchmark on {bench.evaluation.dataset_name}",
+        f"# Benchmark on {bench.evaluation.dataset_name}{split}",
         "",
         f"Command: `{command}`",
         "",
@@ -221,9 +223,7 @@ def write_benchmark(bench: BenchmarkResult, out_dir: str | Path, *, command: str
     ]
     md = out / "benchmark.md"
     write_text_atomic(md, "\n".join(lines))
-    write_text_atomic(
-        out / "benchmark.csv", _csv_text([{"model": k, **v} for k, v in rows.items()])
-    )
+    write_text_atomic(out / "benchmark.csv", csv_text([{"model": k, **v} for k, v in rows.items()]))
     payload = {
         "command": command,
         "dataset": bench.evaluation.dataset_name,
@@ -236,7 +236,7 @@ def write_benchmark(bench: BenchmarkResult, out_dir: str | Path, *, command: str
         "truth_colourfulness": float(np.mean(bench.evaluation.truth_colourfulness)),
         "rows": rows,
     }
-    write_text_atomic(out / "benchmark.json", json.dumps(_json_safe(payload), indent=1) + "\n")
+    write_text_atomic(out / "benchmark.json", json.dumps(json_safe(payload), indent=1) + "\n")
     return md
 
 
@@ -260,4 +260,3 @@ def _main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     _main()
-

@@ -11,9 +11,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 
 def psnr(prediction: Tensor, target: Tensor, *, data_range: float = 1.0) -> Tensor:
@@ -144,20 +144,39 @@ SSIM_KERNEL_SIZE = 11
 SSIM_SIGMA = 1.5
 
 
+def _gaussian_filter_valid(maps: Tensor) -> list[Tensor]:
+    """Each ``(H, W)`` map of ``maps`` ``(5N, 1, H, W)`` (float64) filtered with the SSIM
+    Gaussian window, interior pixels only; returned as five ``(N, 1, h, w)`` tensors."""
+    import cv2
+
+    x = torch.arange(SSIM_KERNEL_SIZE, dtype=torch.float64) - (SSIM_KERNEL_SIZE - 1) / 2
+    window = torch.exp(-(x**2) / (2 * SSIM_SIGMA**2))
+    kernel = (window / window.sum()).numpy()
+    crop = (SSIM_KERNEL_SIZE - 1) // 2
+    arrays = maps[:, 0].numpy()
+    # OpenCV's separable filter: two 1-D passes, exact to float64 rounding, and about
+    # 30x faster than torch's float64 convolution on CPU. The border it pads is cut off.
+    out = np.stack(
+        [cv2.sepFilter2D(a, -1, kernel, kernel, borderType=cv2.BORDER_REFLECT) for a in arrays]
+    )[:, None, crop : arrays.shape[1] - crop, crop : arrays.shape[2] - crop]
+    return list(torch.from_numpy(np.ascontiguousarray(out)).chunk(5))
+
+
 def ssim(prediction: Tensor, target: Tensor, *, data_range: float = 1.0) -> Tensor:
     """Structural similarity (Wang et al. 2004) per image on RGB ``(*, 3, H, W)`` -> ``(*)``.
 
     Unitless, at most 1 (identical images give exactly 1). Gaussian window of
     11 taps with sigma 1.5, K1 = 0.01, K2 = 0.03, population (not sample)
-    covariances; the SSIM map is computed per channel with
-    ``torchmetrics.functional.image.structural_similarity_index_measure`` and
-    averaged over channels and over the *valid* pixels only: the 5-pixel border,
-    where the window would reach outside the image, is cropped. That is the
-    convention of scikit-image's ``structural_similarity(..., gaussian_weights=True,
-    sigma=1.5, use_sample_covariance=False, channel_axis=...)`` and of Wang et
-    al.'s MATLAB code; torchmetrics itself averages the whole map including the
-    border computed on reflect-padded images, which reads about 1e-3 apart.
-    Computed in float64. ``H`` and ``W`` must be at least 11.
+    covariances; the SSIM map is computed per channel and averaged over channels
+    and over the *valid* pixels only (the 5-pixel border, where the window would
+    reach outside the image, is not part of the map). That is the convention of
+    scikit-image's ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, channel_axis=...)`` and of Wang et al.'s MATLAB
+    code; torchmetrics averages the whole map including a border computed on
+    reflect-padded images, which reads about 1e-3 apart, and its 2-D float64
+    convolution took 0.44 s per 256x256 image on this 2-core CPU; the separable
+    OpenCV filter used here takes about 15 ms. Computed in float64. ``H`` and ``W``
+    must be at least 11.
     """
     _check_pair(prediction, target)
     height, width = prediction.shape[-2:]
@@ -167,23 +186,16 @@ def ssim(prediction: Tensor, target: Tensor, *, data_range: float = 1.0) -> Tens
             f"got {tuple(prediction.shape)}"
         )
     leading = prediction.shape[:-3]
-    flat = (math.prod(leading), 3, height, width)
-    out = structural_similarity_index_measure(
-        prediction.double().reshape(flat),
-        target.double().reshape(flat),
-        gaussian_kernel=True,
-        sigma=SSIM_SIGMA,
-        kernel_size=SSIM_KERNEL_SIZE,
-        reduction="none",
-        data_range=data_range,
-        return_full_image=True,
+    x = prediction.double().reshape(-1, 1, height, width)
+    y = target.double().reshape(-1, 1, height, width)
+    mu_x, mu_y, xx, yy, xy = _gaussian_filter_valid(torch.cat([x, y, x * x, y * y, x * y]))
+    var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
     )
-    if not isinstance(out, tuple):  # pragma: no cover - torchmetrics API guard
-        raise RuntimeError("torchmetrics did not return the full SSIM map")
-    ssim_map = out[1]
-    crop = (SSIM_KERNEL_SIZE - 1) // 2
-    valid = ssim_map[..., crop : height - crop, crop : width - crop]
-    return valid.mean(dim=(-3, -2, -1)).reshape(leading).float()
+    per_channel = ssim_map.mean(dim=(-3, -2, -1))
+    return per_channel.view(-1, 3).mean(dim=1).reshape(leading).float()
 
 
 def colourfulness_gap(prediction: Tensor, target: Tensor) -> Tensor:

@@ -8,7 +8,7 @@
 - ``ab_histograms.png``: a and b histograms (log scale) per model vs. the ground truth;
 - ``ab_error_curve.png``: the cumulative ab-error curves whose area is the AuC;
 - ``per_image.png``: per-image distributions of the main metrics;
-- ``samples.png``: grey | models... | truth, one row per image;
+- ``samples.jpg``: grey | models... | truth, one row per image;
 - ``temperature_<model>.png``: the temperature sweep, when one ran.
 """
 
@@ -28,7 +28,7 @@ import numpy as np
 from torch import Tensor
 
 from tinct.eval.metrics import AB_HIST_EDGES
-from tinct.eval.runner import IMAGE_METRICS, SET_METRICS, EvalResult, greyscale_baseline
+from tinct.eval.runner import IMAGE_METRICS, EvalResult, greyscale_baseline
 from tinct.io import atomic_path, write_text_atomic
 
 #: Columns of the per-image table in results.md: key, title, arrow, format.
@@ -50,7 +50,17 @@ SET_COLUMNS = (
     ("js", "JS ab hist", "↓", "{:.4f}"),
     ("fd_lite", "FD-Lite", "↓", "{:.2f}"),
     ("top1_agreement", "top-1 agree", "↑", "{:.3f}"),
+    ("fid", "FID", "↓", "{:.2f}"),
 )
+
+
+def describe_precision(precision: str) -> str:
+    """``precision`` as the pipeline resolves it on this CPU ("auto (bf16 on this CPU)")."""
+    if precision != "auto":
+        return precision
+    from tinct.pipeline import native_bf16
+
+    return f"auto ({'bf16' if native_bf16() else 'fp32'} on this CPU)"
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -72,7 +82,7 @@ def markdown_table(
     return "\n".join(lines)
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def csv_text(rows: list[dict[str, Any]]) -> str:
     keys: list[str] = []
     for row in rows:
         keys.extend(k for k in row if k not in keys)
@@ -83,13 +93,13 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -101,8 +111,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     cfg = result.config
     n = len(result.images)
-    title = title or f"Evaluation on {result.dataset_name}"
     split = f", split {cfg.split}" if cfg.split else ""
+    title = title or f"Evaluation on {result.dataset_name}{split}"
     truth_m = float(np.mean(result.truth_colourfulness))
     lines = [
         f"# {title}",
@@ -112,7 +122,8 @@ def write_report(
         f"{n} images of {result.dataset_name}{split}"
         + (f" (seeded subset of {cfg.limit}, seed {cfg.seed})" if cfg.limit else "")
         + f", short side resized to {cfg.size} px and centre-cropped to {cfg.size}x{cfg.size}; "
-        f"network precision {cfg.precision}. Ground-truth colourfulness {truth_m:.1f}."
+        f"network precision {describe_precision(cfg.precision)}. Ground-truth colourfulness "
+        f"{truth_m:.1f}."
         + (f" {len(result.skipped)} unreadable file(s) skipped." if result.skipped else ""),
         "",
         "## Per-image metrics (means over the images)",
@@ -134,7 +145,8 @@ def write_report(
         "between the log-scaled a and b histograms of the ground truth and the outputs "
         "(seed 004), mean of a and b, in nats. FD-Lite: Fréchet distance between "
         "EfficientNet-Lite0 pooled features of the outputs and of the ground truth; not "
-        "FID, and not comparable with FID values. Top-1 agree: share of images whose "
+        "FID, and not comparable with FID values (a FID column, when present, used the "
+        "user's own Inception-v3 file). Top-1 agree: share of images whose "
         "EfficientNet-Lite0 ImageNet class is the same for the output and the original "
         "(Zhang et al.'s semantic interpretability test with another classifier).",
         "",
@@ -146,7 +158,7 @@ def write_report(
         "",
         "![per-image metrics](per_image.png)",
         "",
-        "![samples: grey, models, truth](samples.png)",
+        "![samples: grey, models, truth](samples.jpg)",
         "",
     ]
     for name, rows in result.sweeps.items():
@@ -180,18 +192,18 @@ def write_report(
 
     write_text_atomic(
         out / "summary.csv",
-        _csv_text([{"model": k, **v} for k, v in result.summary.items()]),
+        csv_text([{"model": k, **v} for k, v in result.summary.items()]),
     )
     write_text_atomic(
         out / "per_image.csv",
-        _csv_text([{"model": m, **r} for m, rows in result.per_image.items() for r in rows]),
+        csv_text([{"model": m, **r} for m, rows in result.per_image.items() for r in rows]),
     )
     payload = {"command": command, "title": title, **result.to_json()}
-    write_text_atomic(out / "results.json", json.dumps(_json_safe(payload), indent=1) + "\n")
+    write_text_atomic(out / "results.json", json.dumps(json_safe(payload), indent=1) + "\n")
     plot_histograms(result, out / "ab_histograms.png")
     plot_auc_curves(result, out / "ab_error_curve.png")
     plot_per_image(result, out / "per_image.png")
-    plot_samples(result, out / "samples.png")
+    plot_samples(result, out / "samples.jpg")
     for name in result.sweeps:
         plot_sweep(result, name, out / f"temperature_{_slug(name)}.png")
     return md
@@ -204,9 +216,11 @@ def _slug(name: str) -> str:
 def _save(fig: Any, path: Path, dpi: int = 110) -> None:
     import matplotlib.pyplot as plt
 
+    fmt = path.suffix.lstrip(".").lower()
+    options = {"pil_kwargs": {"quality": 88}} if fmt in ("jpg", "jpeg") else {}
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png")
+            fig.savefig(tmp, dpi=dpi, format=fmt, **options)
     finally:
         plt.close(fig)
 
@@ -301,7 +315,7 @@ def plot_samples(result: EvalResult, path: Path) -> None:
     ax.set_axis_off()
     for j, label in enumerate(columns):
         fig.text((j + 0.5) / len(columns), 0.99, label, ha="center", va="top", fontsize=8)
-    _save(fig, path, dpi=max(80, int(side / scale)))
+    _save(fig, path, dpi=max(60, min(120, int(side / scale))))
 
 
 def plot_sweep(result: EvalResult, name: str, path: Path) -> None:
@@ -311,13 +325,17 @@ def plot_sweep(result: EvalResult, name: str, path: Path) -> None:
     grid = result.sweep_grids[name]
     temps = [r["temperature"] for r in rows]
     n_images = len(grid[0])
-    fig = plt.figure(figsize=(max(8.0, 1.5 * len(temps)), 3.5 + 1.5 * n_images))
-    top = fig.add_axes((0.08, 1 - 3.0 / (3.5 + 1.5 * n_images), 0.38, 2.3 / (3.5 + 1.5 * n_images)))
+    height = 3.5 + 1.5 * n_images
+    fig = plt.figure(figsize=(max(8.0, 1.5 * len(temps)), height))
+    plot_box = (1 - 3.0 / height, 2.3 / height)  # bottom, height of the two line plots
+    top = fig.add_axes((0.08, plot_box[0], 0.38, plot_box[1]))
     top.plot(temps, [r["colourfulness"] for r in rows], marker="o")
     top.set_xlabel("temperature T")
     top.set_ylabel("colourfulness M")
     top.grid(alpha=0.3)
-    right = fig.add_axes((0.58, 1 - 3.0 / (3.5 + 1.5 * n_images), 0.38, 2.3 / (3.5 + 1.5 * n_images)))
+    right = fig.add_axes(
+        (0.58, 1 - 3.0 / (3.5 + 1.5 * n_images), 0.38, 2.3 / (3.5 + 1.5 * n_images))
+    )
     right.plot(temps, [r["rmse_ab"] for r in rows], marker="o", label="RMSE ab")
     right.plot(temps, [r["rmse_rgb"] for r in rows], marker="s", label="RMSE RGB")
     right.set_xlabel("temperature T")
@@ -325,7 +343,7 @@ def plot_sweep(result: EvalResult, name: str, path: Path) -> None:
     right.grid(alpha=0.3)
     mosaic_rows = [[grid[t][i] for t in range(len(temps))] for i in range(n_images)]
     mosaic, _ = _tile(mosaic_rows, [f"T={t:g}" for t in temps])
-    bottom = fig.add_axes((0.02, 0.02, 0.96, 1.5 * n_images / (3.5 + 1.5 * n_images) - 0.04))
+    bottom = fig.add_axes((0.02, 0.02, 0.96, 1.5 * n_images / height - 0.04))
     bottom.imshow(mosaic)
     bottom.set_xticks(
         [(i + 0.5) * grid[0][0].shape[-1] for i in range(len(temps))], [f"T={t:g}" for t in temps]

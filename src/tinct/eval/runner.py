@@ -41,7 +41,13 @@ from tinct.color import rgb_to_lab
 from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
 from tinct.data.base import ColourDataset, DatasetError
 from tinct.eval.cost import train_seconds_from_logs
-from tinct.eval.features import FeatureStats, LiteClassifier, fd_lite, top1_agreement
+from tinct.eval.features import (
+    FeatureStats,
+    LiteClassifier,
+    fd_lite,
+    load_inception_features,
+    top1_agreement,
+)
 from tinct.eval.metrics import (
     AbErrorAuc,
     AbHistogram,
@@ -77,16 +83,6 @@ IMAGE_METRICS: dict[str, tuple[str, str, bool]] = {
     "auc": ("AuC", "0-1", True),
 }
 
-#: Whole-set metrics: key -> (column title, True if higher is better).
-SET_METRICS: dict[str, tuple[str, bool]] = {
-    "auc": ("AuC", True),
-    "auc_rebalanced": ("AuC rebal.", True),
-    "kl": ("KL ab hist", False),
-    "js": ("JS ab hist", False),
-    "fd_lite": ("FD-Lite", False),
-    "top1_agreement": ("top-1 agree", True),
-}
-
 STATE_FILE = "state.pt"
 
 #: Temperatures of the default sweep (those of Zhang et al. 2016, figure 3, without 0).
@@ -106,6 +102,8 @@ class EvalConfig:
         seed: seed of that subset and of any sampling model.
         precision: network precision of the pipeline ("auto", "fp32", "bf16").
         features: compute FD-Lite and top-1 agreement (EfficientNet-Lite0).
+        inception: the user's TorchScript Inception-v3 (NVlabs' ``inception-2015-12-05.pt``)
+            for the standard FID; ``None``: no FID.
         grid: how many images the sample grid shows.
         chunk: images per saved step.
     """
@@ -118,6 +116,7 @@ class EvalConfig:
     seed: int = 0
     precision: str = "auto"
     features: bool = True
+    inception: str | None = None
     grid: int = 6
     chunk: int = 50
 
@@ -176,7 +175,7 @@ def prepare_truth(rgb: np.ndarray, size: int) -> Tensor:
         resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
         rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), resample))
     top, left = (nh - size) // 2, (nw - size) // 2
-    crop = np.ascontiguousarray(rgb[top : top + size, left : left + size])
+    crop = np.array(rgb[top : top + size, left : left + size])  # a writable copy
     return torch.from_numpy(crop).permute(2, 0, 1).contiguous()
 
 
@@ -211,7 +210,9 @@ def build_colouriser(
     return pipeline, model
 
 
-def image_metrics(output8: Tensor, truth8: Tensor, lab_true: Tensor) -> tuple[dict[str, float], Tensor]:
+def image_metrics(
+    output8: Tensor, truth8: Tensor, lab_true: Tensor
+) -> tuple[dict[str, float], Tensor]:
     """Per-image metrics of one colourisation (see :data:`IMAGE_METRICS`) and its Lab."""
     out = output8.float() / 255.0
     truth = truth8.float() / 255.0
@@ -237,6 +238,7 @@ class ModelState:
     hist: AbHistogram = field(default_factory=AbHistogram)
     auc: AbErrorAuc = field(default_factory=AbErrorAuc)
     features: FeatureStats | None = None
+    inception: FeatureStats | None = None
     seconds: float = 0.0
     grid: list[Tensor] = field(default_factory=list)
 
@@ -245,7 +247,8 @@ class ModelState:
             "rows": self.rows,
             "hist": self.hist.state_dict(),
             "auc": self.auc.state_dict(),
-            "features": None if self.features is None else self.features.state_dict(),
+            "features": _stats_state(self.features),
+            "inception": _stats_state(self.inception),
             "seconds": self.seconds,
             "grid": self.grid,
         }
@@ -255,10 +258,21 @@ class ModelState:
         out = cls(rows=state["rows"], seconds=state["seconds"], grid=state["grid"])
         out.hist.load_state_dict(state["hist"])
         out.auc.load_state_dict(state["auc"])
-        if state["features"] is not None:
-            out.features = FeatureStats()
-            out.features.load_state_dict(state["features"])
+        out.features = _stats_from(state["features"])
+        out.inception = _stats_from(state["inception"])
         return out
+
+
+def _stats_state(stats: FeatureStats | None) -> dict[str, Any] | None:
+    return None if stats is None else stats.state_dict()
+
+
+def _stats_from(state: dict[str, Any] | None) -> FeatureStats | None:
+    if state is None:
+        return None
+    stats = FeatureStats()
+    stats.load_state_dict(state)
+    return stats
 
 
 @dataclass
@@ -405,6 +419,7 @@ def evaluate(
                 "colourfulness": [],
                 "hist": AbHistogram().state_dict(),
                 "features": None,
+                "inception": None,
                 "grid": [],
             },
             "models": {m.name: ModelState().state_dict() for m in models},
@@ -413,13 +428,12 @@ def evaluate(
     skipped_paths = {p for p, _ in skipped}
     truth_hist = AbHistogram()
     truth_hist.load_state_dict(state["truth"]["hist"])
-    truth_features: FeatureStats | None = None
-    if state["truth"]["features"] is not None:
-        truth_features = FeatureStats()
-        truth_features.load_state_dict(state["truth"]["features"])
+    truth_features = _stats_from(state["truth"]["features"])
+    truth_inception = _stats_from(state["truth"]["inception"])
     model_states = {name: ModelState.from_state(s) for name, s in state["models"].items()}
 
     classifier = LiteClassifier() if config.features else None
+    inception = load_inception_features(config.inception) if config.inception else None
     runners: dict[str, Colourise] = {}
     infos: dict[str, dict[str, Any]] = {}
     for spec in models:
@@ -439,16 +453,18 @@ def evaluate(
             if t[2] not in skipped_paths
         ]
         if truths:
-            features = _evaluate_chunk(
-                truths, runners, model_states, truth_hist, state, classifier, config.grid
-            )
+            features, inception_features = _evaluate_chunk(
+                truths, runners, model_states, truth_hist, state, classifier, inception,
+                config.grid,
+            )  # fmt: skip
             if features is not None:
                 truth_features = _update_features(truth_features, features)
+            if inception_features is not None:
+                truth_inception = _update_features(truth_inception, inception_features)
         state["done"] += len(chunk_indices)
         state["truth"]["hist"] = truth_hist.state_dict()
-        state["truth"]["features"] = (
-            None if truth_features is None else truth_features.state_dict()
-        )
+        state["truth"]["features"] = _stats_state(truth_features)
+        state["truth"]["inception"] = _stats_state(truth_inception)
         state["models"] = {n: s.state_dict() for n, s in model_states.items()}
         if state_path is not None:
             _save_atomic(state, state_path)
@@ -457,7 +473,7 @@ def evaluate(
 
     result = _summarise(
         config, list(models), dataset_name, state, skipped, truth_hist, truth_features,
-        model_states, infos,
+        truth_inception, model_states, infos,
     )  # fmt: skip
     if sweep_temperatures:
         _temperature_sweeps(
@@ -476,10 +492,12 @@ def _model_info(
             else f"lightness with constant ab = ({mean_ab[0]:.2f}, {mean_ab[1]:.2f}), the "
             "mean of the evaluated ground truth (oracle)"
         )
-        info = {"source": spec.source, "kind": "baseline", "description": what, "params": 0}
+        baseline: dict[str, Any] = {
+            "source": spec.source, "kind": "baseline", "description": what, "params": 0,
+        }  # fmt: skip
         if spec.source == "mean-chroma":
-            info["mean_ab"] = [float(v) for v in mean_ab]
-        return info
+            baseline["mean_ab"] = [float(v) for v in mean_ab]
+        return baseline
     info: dict[str, Any] = {
         "source": spec.source,
         "kind": model.registry_name,
@@ -526,10 +544,11 @@ def _evaluate_chunk(
     truth_hist: AbHistogram,
     state: dict[str, Any],
     classifier: LiteClassifier | None,
+    inception: Callable[[Tensor], Tensor] | None,
     grid: int,
-) -> Tensor | None:
+) -> tuple[Tensor | None, Tensor | None]:
     """Colourise and measure one chunk with every model; returns the ground truth's
-    classifier features (``None`` without a classifier)."""
+    EfficientNet-Lite0 and Inception features (``None`` where not computed)."""
     truth_batch = torch.stack([t for _, t, _ in truths])
     truth_float = truth_batch.float() / 255.0
     lab_true = rgb_to_lab(truth_float)
@@ -543,6 +562,7 @@ def _evaluate_chunk(
     truth_features = truth_logits = None
     if classifier is not None:
         truth_features, truth_logits = classifier(truth_float)
+    truth_inception = inception(truth_float) if inception is not None else None
     for name, run in runners.items():
         ms = model_states[name]
         outputs = []
@@ -552,9 +572,9 @@ def _evaluate_chunk(
             start = time.perf_counter()
             out8 = run(truth8)
             ms.seconds += time.perf_counter() - start
-            row, lab_out = image_metrics(out8, truth8, lab_t)
-            row["colourfulness_gap"] = row["colourfulness"] - m_true
-            row = {"image": image_name, "index": index, **row}
+            metrics, lab_out = image_metrics(out8, truth8, lab_t)
+            metrics["colourfulness_gap"] = metrics["colourfulness"] - m_true
+            row: dict[str, Any] = {"image": image_name, "index": index, **metrics}
             ms.hist.update(lab_out)
             ms.auc.update(lab_out, lab_t)
             ms.rows.append(row)
@@ -568,7 +588,11 @@ def _evaluate_chunk(
             agree = top1_agreement(logits, truth_logits).float().tolist()
             for row, a in zip(ms.rows[-len(outputs) :], agree, strict=True):
                 row["top1_agreement"] = a
-    return truth_features
+        if inception is not None:
+            ms.inception = _update_features(
+                ms.inception, inception(torch.stack(outputs).float() / 255.0)
+            )
+    return truth_features, truth_inception
 
 
 def _summarise(
@@ -579,6 +603,7 @@ def _summarise(
     skipped: list[tuple[str, str]],
     truth_hist: AbHistogram,
     truth_features: FeatureStats | None,
+    truth_inception: FeatureStats | None,
     model_states: dict[str, ModelState],
     infos: dict[str, dict[str, Any]],
 ) -> EvalResult:
@@ -602,6 +627,8 @@ def _summarise(
         if truth_features is not None and ms.features is not None:
             means["fd_lite"] = fd_lite(ms.features, truth_features)
             means["top1_agreement"] = float(np.mean([r["top1_agreement"] for r in rows]))
+        if truth_inception is not None and ms.inception is not None:
+            means["fid"] = fd_lite(ms.inception, truth_inception)  # the same Fréchet distance
         means["seconds_per_image"] = ms.seconds / len(rows)
         summary[spec.name] = means
     return EvalResult(
@@ -633,9 +660,7 @@ def _temperature_sweeps(
 ) -> None:
     """For each model that decodes with a temperature: mean colourfulness, RMSE ab and
     RMSE RGB over the first ``n_images`` images at every temperature, and a grid."""
-    sweepable = [
-        m for m in result.models if result.model_info[m.name].get("supports_temperature")
-    ]
+    sweepable = [m for m in result.models if result.model_info[m.name].get("supports_temperature")]
     if not sweepable:
         log.warning("no model in this run decodes with a temperature; no sweep")
         return

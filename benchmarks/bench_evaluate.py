@@ -45,7 +45,7 @@ def make_folder(corpus: Path, n: int, size: int, out: Path) -> int:
             if written == n:
                 return written
             crop = crops(photos.load(i).rgb, size)[round_]
-            write_image(np.ascontiguousarray(crop), out / f"{written:04d}.png")
+            write_image(out / f"{written:04d}.png", np.ascontiguousarray(crop))
             written += 1
     return written
 

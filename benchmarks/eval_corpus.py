@@ -26,7 +26,8 @@ from PIL import Image
 
 from tinct.color import rgb_to_lab
 from tinct.data.corpus import corpus_files
-from tinct.eval.metrics import colourfulness, delta_e_cie76, delta_e_ciede2000, psnr
+from tinct.eval.metrics import colourfulness
+from tinct.eval.runner import greyscale_baseline, image_metrics
 from tinct.io import read_image_numpy
 from tinct.models import load_model
 from tinct.pipeline import ColourisePipeline, native_bf16
@@ -50,22 +51,15 @@ def to_float(rgb: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def measure(output: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
-    lab_out, lab_true = rgb_to_lab(output), rgb_to_lab(truth)
+    """The metrics of this table, as ``tinct evaluate`` computes them."""
+    row, _ = image_metrics(output, truth, rgb_to_lab(truth.float() / 255.0))
     return {
-        "psnr_db": psnr(output, truth).item(),
-        "ciede2000": delta_e_ciede2000(lab_out, lab_true).mean().item(),
-        "cie76": delta_e_cie76(lab_out, lab_true).mean().item(),
-        "rmse_ab": (lab_out[1:] - lab_true[1:]).pow(2).mean().sqrt().item(),
-        "colourfulness": colourfulness(output).item(),
+        "psnr_db": row["psnr"],
+        "ciede2000": row["ciede2000"],
+        "cie76": row["cie76"],
+        "rmse_ab": row["rmse_ab"],
+        "colourfulness": row["colourfulness"],
     }
-
-
-def greyscale(truth: torch.Tensor) -> torch.Tensor:
-    """The baseline: the photo's own lightness with a = b = 0, as 8-bit RGB."""
-    from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
-
-    lightness = srgb8_to_lab_lightness(truth)
-    return lab_to_srgb8(lightness, lightness.new_zeros((2, *lightness.shape[-2:])))
 
 
 def main() -> None:
@@ -101,17 +95,16 @@ def main() -> None:
     seconds: dict[str, float] = dict.fromkeys(per_image, 0.0)
     for truth_np in truths:
         truth8 = torch.from_numpy(truth_np).permute(2, 0, 1).contiguous()
-        truth = to_float(truth8)
-        truth_m.append(colourfulness(truth).item())
+        truth_m.append(colourfulness(to_float(truth8)).item())
         start = time.perf_counter()
-        grey = greyscale(truth8)
+        grey = greyscale_baseline(truth8)
         seconds["greyscale"] += time.perf_counter() - start
-        per_image["greyscale"].append(measure(to_float(grey), truth))
+        per_image["greyscale"].append(measure(grey, truth8))
         for name, pipeline in pipelines.items():
             start = time.perf_counter()
             out = pipeline(truth8)
             seconds[name] += time.perf_counter() - start
-            per_image[name].append(measure(to_float(out), truth))
+            per_image[name].append(measure(out, truth8))
 
     summary: dict[str, dict[str, float]] = {}
     for name, rows in per_image.items():

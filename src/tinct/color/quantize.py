@@ -145,7 +145,7 @@ def gamut_bins(
     its sRGB value (:func:`tinct.color.lab_to_rgb`, float64, unclipped) lies in [0, 1] to
     within 1e-6. A cell (centre ``round(ab / grid) * grid``) is kept when any in-gamut
     sample falls in it. Cached per argument set; each call returns a copy. Cost grows as
-    ``lightness_steps * (2 * extent / step) ** 2`` (about 0.5 s at the defaults).
+    ``lightness_steps * (2 * extent / step) ** 2`` (0.3 to 3 s at the defaults on 2 cores).
 
     At grid 10 with the defaults this gives **258** bins, all of them among Zhang's 313
     (:func:`zhang_bins`). The 55 Zhang bins not found here form a ring one cell wide around
@@ -154,9 +154,9 @@ def gamut_bins(
     sRGB cannot show. Zhang's bins are "in gamut" by a looser test than sRGB (the authors
     do not say which; their set is close to this one dilated by one cell). The sampling is
     finite, so cells that the gamut touches only in a thin sliver can be missed: L every
-    1 and ab every 1 misses (70, -110), (90, 0) and (100, -70), which 1001 lightness steps
-    find (261 bins, as a 256-level RGB cube gives); denser sampling of the RGB cube
-    surface finds one more sliver, (20, -80), 262 in all.
+    1 and ab every 1 misses (70, -110), (90, 0) and (100, -70); 1001 lightness steps give
+    260 bins, with ``step=0.5`` as well 261 (as the colours of a 64- or 256-level RGB cube
+    do, ~30 s); denser sampling of the RGB cube surface finds one more sliver, (20, -80).
 
     Args:
         grid: cell size in ab units (> 0); centres are the multiples of ``grid``.

@@ -4,7 +4,9 @@ Images are ``(*, C, H, W)`` float tensors; ``rgb`` means sRGB in [0, 1]. Units b
 L* 0..100 (lab, luv), a*b* about ±110, Y 0..1 (yuv, yiq, ycbcr, grey), hue in radians
 0..2π (hsv, hsi). See :mod:`tinct.color.conversions` (per-space functions),
 :mod:`tinct.color.spaces` (by-name interface) and :mod:`tinct.color.norm` (the only place
-with normalisation constants).
+with normalisation constants). :mod:`tinct.color.quantize` has the ab bins of colourisation as
+classification (seed 002): soft-encoding, the empirical prior, rebalancing weights and
+decoding by mode, mean and annealed mean.
 """
 
 from __future__ import annotations
@@ -42,6 +44,24 @@ from tinct.color.norm import (
     normalize_chroma,
     normalize_lightness,
 )
+from tinct.color.quantize import (
+    BIN_SETS,
+    DEFAULT_TEMPERATURE,
+    ZHANG_GRID,
+    BinPrior,
+    ab_bins,
+    annealed_mean,
+    dataset_prior,
+    decode_mean,
+    decode_mode,
+    gamut_bins,
+    nearest_bin,
+    one_hot_encode,
+    rebalancing_weights,
+    smooth_prior,
+    soft_encode,
+    zhang_bins,
+)
 from tinct.color.spaces import (
     SPACE_CHANNELS,
     SPACES,
@@ -53,19 +73,27 @@ from tinct.color.spaces import (
     stack_spaces,
 )
 
-# ab quantisation (seed 002) goes in its own modules here and is re-exported below.
-
 __all__ = [
+    "BIN_SETS",
+    "DEFAULT_TEMPERATURE",
     "LIGHTNESS_CHROMA_SPACES",
     "SPACES",
     "SPACE_CHANNELS",
     "SPACE_RANGES",
+    "ZHANG_GRID",
+    "BinPrior",
     "ColorConvert",
     "StackSpaces",
+    "ab_bins",
+    "annealed_mean",
     "convert",
+    "dataset_prior",
+    "decode_mean",
+    "decode_mode",
     "denormalize_channels",
     "denormalize_chroma",
     "denormalize_lightness",
+    "gamut_bins",
     "grey_to_rgb",
     "hsi_to_rgb",
     "hsv_to_rgb",
@@ -74,9 +102,12 @@ __all__ = [
     "lightness_chroma_to_rgb",
     "linear_to_srgb",
     "luv_to_rgb",
+    "nearest_bin",
     "normalize_channels",
     "normalize_chroma",
     "normalize_lightness",
+    "one_hot_encode",
+    "rebalancing_weights",
     "rgb_to_grey",
     "rgb_to_hsi",
     "rgb_to_hsv",
@@ -87,10 +118,13 @@ __all__ = [
     "rgb_to_ycbcr",
     "rgb_to_yiq",
     "rgb_to_yuv",
+    "smooth_prior",
+    "soft_encode",
     "srgb_to_linear",
     "stack_spaces",
     "xyz_to_rgb",
     "ycbcr_to_rgb",
     "yiq_to_rgb",
     "yuv_to_rgb",
+    "zhang_bins",
 ]

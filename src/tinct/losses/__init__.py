@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from tinct.losses.classification import (
+    CLASSIFICATION_LOSSES,
+    ClassificationLossKind,
+    classification_loss,
+    classification_target,
+    multinomial_cross_entropy,
+    rebalancing_pixel_weights,
+)
 from tinct.losses.regression import REGRESSION_LOSSES, regression_loss
 
-__all__ = ["REGRESSION_LOSSES", "regression_loss"]
+__all__ = [
+    "CLASSIFICATION_LOSSES",
+    "REGRESSION_LOSSES",
+    "ClassificationLossKind",
+    "classification_loss",
+    "classification_target",
+    "multinomial_cross_entropy",
+    "rebalancing_pixel_weights",
+    "regression_loss",
+]

@@ -44,7 +44,20 @@ DEFAULTS: dict[str, Any] = {
         "augment": {"hflip": True, "scale": [0.5, 1.0], "seed001": []},
         "num_workers": 1,
     },
-    "loss": {"name": "l1"},
+    # Regression: l1, l2, ... (tinct.losses.REGRESSION_LOSSES). Classification models
+    # (Zhang et al.): rebalanced, unbalanced, one-hot, with soft-encoding over the
+    # `neighbours` nearest bins (Gaussian `sigma`), rebalancing `lambda`, optional prior
+    # smoothing `smooth_sigma`, and the prior: null = the training data's (streamed over
+    # `prior_batches` batches, saved as prior.json in output_dir), or a prior.json file.
+    "loss": {
+        "name": "l1",
+        "neighbours": 5,
+        "sigma": 5.0,
+        "lambda": 0.5,
+        "smooth_sigma": None,
+        "prior": None,
+        "prior_batches": 100,
+    },
     "optim": {
         "name": "adamw",
         "lr": 1.0e-3,

@@ -138,6 +138,62 @@ def _named_datasets(config: dict[str, Any]) -> tuple[SampleSource, SampleSource]
     return train_set, Subset(val_full, sorted(set(picks)))
 
 
+PRIOR_FILE = "prior.json"
+
+
+def set_class_weights(
+    module: SupervisedColourisation,
+    loader: DataLoader[Sample | None],
+    out_dir: Path,
+    *,
+    progress: bool = True,
+) -> Path:
+    """The ab-bin prior of a classification run and its rebalancing weights.
+
+    ``loss.prior`` names a prior file (a dataset-specific prior), else the prior of the
+    training data is streamed over ``loss.prior_batches`` batches of the training loader
+    at the network's output resolution. Either way it is saved as ``prior.json`` in the
+    run folder, next to the model that used it; a resumed run reads it back there.
+    Returns that path.
+    """
+    from tqdm import tqdm
+
+    from tinct.color import BinPrior, rebalancing_weights
+    from tinct.train.supervised import downsample_ab
+
+    loss_cfg = module.config["loss"]
+    bins = cast(torch.Tensor, module.model.bins)
+    path = out_dir / PRIOR_FILE
+    if path.is_file():
+        prior = BinPrior.load(path)
+    elif loss_cfg["prior"]:
+        prior = BinPrior.load(Path(loss_cfg["prior"]).expanduser())
+        prior.save(path)
+    else:
+        prior = BinPrior(bins)
+        limit = int(loss_cfg["prior_batches"])
+        with torch.no_grad():
+            for i, batch in enumerate(
+                tqdm(loader, total=min(limit, len(loader)), desc="ab prior", disable=not progress)
+            ):
+                if i >= limit:
+                    break
+                size = module.model(batch.l[:1]).extras["logits"].shape[-2:]
+                prior.update(downsample_ab(batch.chroma, (size[0], size[1])))
+        prior.save(path)
+    if not torch.equal(prior.bins.float(), bins.float()):
+        raise ValueError(f"{path}: prior computed over other ab bins than the model's")
+    weights = rebalancing_weights(
+        prior.probabilities,
+        lam=float(loss_cfg["lambda"]),
+        smooth_sigma=loss_cfg["smooth_sigma"],
+        bins=bins,
+    )
+    module.class_weights.copy_(weights)
+    log.info("ab prior over %d pixels: %s", prior.num_pixels, path)
+    return path
+
+
 def _resume_path(resume: str | None, out_dir: Path) -> str | None:
     if resume is None:
         return None
@@ -183,6 +239,9 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
     sample_batch = collate_samples([val_set[i] for i in range(n_samples)])
 
     module = SupervisedColourisation(config)
+    prior_path: Path | None = None
+    if module.family == "classification":
+        prior_path = set_class_weights(module, train_loader, out_dir, progress=progress)
     loggers = [
         CSVLogger(str(out_dir), name="logs", version=0),
         TensorBoardLogger(str(out_dir), name="tensorboard", version=0, default_hp_metric=False),
@@ -243,6 +302,7 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
                     len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
                 ),
                 "torch": str(torch.__version__),
+                **({"prior": PRIOR_FILE} if prior_path is not None else {}),
             },
         )
         log.info(

@@ -1,4 +1,5 @@
-"""Lightning module for supervised colourisers (regression on chroma)."""
+"""Lightning module for supervised colourisers: regression on chroma, or classification
+over quantised ab bins (Zhang et al. 2016; seed 002)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,33 @@ from torch import Tensor
 
 from tinct.color import normalize_chroma
 from tinct.data.sample import Sample
-from tinct.losses import regression_loss
+from tinct.losses import CLASSIFICATION_LOSSES, classification_loss, regression_loss
 from tinct.models import Colouriser, create_model
+from tinct.models.registry import model_entry
+
+
+def downsample_ab(ab: Tensor, size: tuple[int, int]) -> Tensor:
+    """Ground-truth ab at a classification network's output resolution: every k-th pixel
+    (nearest), as Zhang et al.'s code does, so no colour is averaged across an edge."""
+    if tuple(ab.shape[-2:]) == size:
+        return ab
+    return torch.nn.functional.interpolate(ab, size=size, mode="nearest")
 
 
 class SupervisedColourisation(L.LightningModule):
     """Trains ``config["model"]`` to predict chroma from lightness with ``config["loss"]``.
 
+    Models of the ``classification`` family are trained with the multinomial
+    cross-entropy of ``config["loss"]["name"]`` (``rebalanced``, ``unbalanced``,
+    ``one-hot``) against soft-encoded ab at their output resolution; the rebalancing
+    weights live in the buffer ``class_weights`` (set by the runner from the prior of
+    the training data, saved in checkpoints).
+
     Logged: ``train/loss``, ``val/loss`` and ``val/ab_rmse`` (RMSE of ab in
-    colour-space units over the validation pixels).
+    colour-space units over the validation pixels, after decoding).
     """
+
+    class_weights: Tensor
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
@@ -35,13 +53,40 @@ class SupervisedColourisation(L.LightningModule):
                 f"model {spec['name']!r} works in {self.model.space!r} but data.space is "
                 f"{self.space!r}"
             )
-        self.loss_fn = regression_loss(config["loss"]["name"])
+        self.family = model_entry(spec["name"]).family
+        loss_name = config["loss"]["name"]
+        if self.family == "classification":
+            if loss_name not in CLASSIFICATION_LOSSES:
+                raise ValueError(
+                    f"loss.name {loss_name!r} is not a classification loss; a "
+                    f"{spec['name']!r} model needs one of {sorted(CLASSIFICATION_LOSSES)}"
+                )
+            bins = getattr(self.model, "bins", None)
+            if not isinstance(bins, Tensor):
+                raise ValueError(f"classification model {spec['name']!r} has no 'bins' buffer")
+            self.register_buffer("class_weights", torch.ones(bins.shape[0]))
+        else:
+            self.loss_fn = regression_loss(loss_name)
 
     def forward(self, lightness: Tensor) -> Tensor:
         return self.model.decode(self.model(lightness))
 
     def _loss(self, batch: Sample) -> tuple[Tensor, Tensor]:
         output = self.model(batch.l)
+        if self.family == "classification":
+            logits = output.extras["logits"]
+            loss_cfg = self.config["loss"]
+            ab = downsample_ab(batch.chroma, (logits.shape[-2], logits.shape[-1]))
+            loss = classification_loss(
+                loss_cfg["name"],
+                logits,
+                ab,
+                self.model.bins,  # type: ignore[arg-type]
+                weights=self.class_weights,
+                neighbours=int(loss_cfg["neighbours"]),
+                sigma=float(loss_cfg["sigma"]),
+            )
+            return loss, logits
         if output.chroma_norm is None:
             raise ValueError("supervised regression training needs a chroma_norm output")
         target = normalize_chroma(batch.chroma, self.space)
@@ -55,7 +100,8 @@ class SupervisedColourisation(L.LightningModule):
     def validation_step(self, batch: Sample, batch_idx: int) -> None:
         loss, _ = self._loss(batch)
         chroma = self.model.decode(self.model(batch.l))
-        mse = torch.mean((chroma - batch.chroma) ** 2)
+        truth = downsample_ab(batch.chroma, (chroma.shape[-2], chroma.shape[-1]))
+        mse = torch.mean((chroma - truth) ** 2)
         n = batch.l.shape[0]
         self.log("val/loss", loss, prog_bar=True, batch_size=n, sync_dist=True)
         self.log("val/ab_rmse", mse.sqrt(), batch_size=n, sync_dist=True)

@@ -153,3 +153,43 @@ def test_train_on_a_named_dataset_with_seed001_augmentation(tmp_path: Path) -> N
         resolve_config({"data": {"kind": "dataset", "name": "mnist"}})
     with pytest.raises(ConfigError, match="cutout"):
         resolve_config({"data": {"augment": {"seed001": ["cutout"]}}})
+
+
+def test_classification_training_with_the_prior_of_the_training_data(tmp_path: Path) -> None:
+    from tinct.color import BinPrior
+    from tinct.pipeline import ColourisePipeline
+
+    write_photos(tmp_path / "photos", 8, size=(48, 40))
+    out = tmp_path / "zhang"
+    config = tiny_config(tmp_path / "photos", out)
+    config["model"] = {
+        "name": "zhang-cpu",
+        "kwargs": {"widths": [8, 8, 8, 8, 8, 8, 8, 8], "depths": [1] * 8},
+        "input_size": 64,
+    }
+    config["loss"]["name"] = "rebalanced"
+    config["loss"]["prior_batches"] = 2
+    model_path = train(config, progress=False)
+
+    prior = BinPrior.load(out / "prior.json")
+    assert prior.num_pixels == 2 * 4 * 8 * 8  # 2 batches of 4 crops, 32 px at 1/4
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    weights = ckpt["state_dict"]["class_weights"]
+    p = prior.probabilities
+    assert float((p * weights.double()).sum()) == pytest.approx(1.0, abs=1e-5)  # E_p[w] = 1
+    assert weights.max() > 1.5 * weights.min()  # rare colours weigh more
+    assert load_metadata(model_path)["prior"] == "prior.json"
+    metrics = read_metrics(out / "logs" / "version_0" / "metrics.csv")
+    assert all(v > 0 for _, v in metrics["train/loss"])
+
+    # The trained model colourises through the pipeline, with a temperature.
+    model = load_model(model_path)
+    image = torch.randint(0, 256, (3, 40, 48), dtype=torch.uint8)
+    for t in (0.1, 1.0):
+        out_img = ColourisePipeline(model, temperature=t, precision="fp32")(image)
+        assert out_img.shape == image.shape
+
+    # A regression loss on a classification model is a clear error.
+    config["loss"]["name"] = "l1"
+    with pytest.raises(ValueError, match="not a classification loss"):
+        train(config | {"output_dir": str(tmp_path / "bad")}, progress=False)

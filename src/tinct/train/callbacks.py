@@ -27,8 +27,13 @@ def sample_grid(lightness: Tensor, predicted: Tensor, truth: Tensor, space: str)
     """Rows of grey | prediction | truth as one uint8 ``(H, W, 3)`` array.
 
     ``lightness`` ``(B, 1, h, w)``, ``predicted`` and ``truth`` chroma ``(B, 2, h, w)``,
-    all in colour-space units.
+    all in colour-space units; a prediction at a lower resolution (classification
+    networks predict at 1/4) is upsampled bilinearly, as the pipeline does.
     """
+    if predicted.shape[-2:] != lightness.shape[-2:]:
+        predicted = torch.nn.functional.interpolate(
+            predicted, size=lightness.shape[-2:], mode="bilinear", align_corners=False
+        )
     grey = lightness_chroma_to_rgb(lightness, torch.zeros_like(truth), space)
     pred = lightness_chroma_to_rgb(lightness, predicted, space)
     real = lightness_chroma_to_rgb(lightness, truth, space)

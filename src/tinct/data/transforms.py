@@ -253,6 +253,20 @@ def _pad(rgb: Tensor, mask: Tensor | None, top: int, bottom: int, left: int, rig
     return rgb, mask
 
 
+def _pad_to_fit(rgb: Tensor, mask: Tensor | None, th: int, tw: int) -> tuple[Tensor, Tensor | None]:
+    """Zero-pad (mask: void) evenly on both sides so the image is at least ``th x tw``."""
+    h, w = rgb.shape[1:]
+    ph, pw = max(0, th - h), max(0, tw - w)
+    return _pad(rgb, mask, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, "constant")
+
+
+def _crop(
+    rgb: Tensor, mask: Tensor | None, top: int, left: int, th: int, tw: int
+) -> tuple[Tensor, Tensor | None]:
+    rgb = rgb[:, top : top + th, left : left + tw]
+    return rgb, None if mask is None else mask[top : top + th, left : left + tw]
+
+
 class CenterCrop:
     """Crop the centre ``size`` region (zero-padded, mask void, if the image is smaller)."""
 
@@ -261,14 +275,9 @@ class CenterCrop:
 
     def __call__(self, rgb: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         th, tw = self.size
+        rgb, mask = _pad_to_fit(rgb, mask, th, tw)
         h, w = rgb.shape[1:]
-        ph, pw = max(0, th - h), max(0, tw - w)
-        rgb, mask = _pad(rgb, mask, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, "constant")
-        h, w = rgb.shape[1:]
-        top, left = (h - th) // 2, (w - tw) // 2
-        rgb = rgb[:, top : top + th, left : left + tw]
-        mask = None if mask is None else mask[top : top + th, left : left + tw]
-        return rgb, mask
+        return _crop(rgb, mask, (h - th) // 2, (w - tw) // 2, th, tw)
 
     def __repr__(self) -> str:
         return f"CenterCrop({self.size})"
@@ -303,15 +312,11 @@ class RandomCrop:
         p = self.padding
         rgb, mask = _pad(rgb, mask, p, p, p, p, self.pad_mode)
         th, tw = self.size
-        h, w = rgb.shape[1:]
-        ph, pw = max(0, th - h), max(0, tw - w)
-        rgb, mask = _pad(rgb, mask, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2, "constant")
+        rgb, mask = _pad_to_fit(rgb, mask, th, tw)
         h, w = rgb.shape[1:]
         top = int(torch.randint(0, h - th + 1, (), generator=self.generator))
         left = int(torch.randint(0, w - tw + 1, (), generator=self.generator))
-        rgb = rgb[:, top : top + th, left : left + tw]
-        mask = None if mask is None else mask[top : top + th, left : left + tw]
-        return rgb, mask
+        return _crop(rgb, mask, top, left, th, tw)
 
     def __repr__(self) -> str:
         return f"RandomCrop({self.size}, padding={self.padding})"

@@ -19,20 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from tinct.data.photos import CorpusPhotos
 from tinct.eval.report import write_report
-from tinct.eval.runner import EvalConfig, evaluate, model_specs
+from tinct.eval.runner import EvalConfig, evaluate, model_specs, resize_short_side
 from tinct.io import write_image
 
 
 def crops(photo: np.ndarray, size: int) -> list[np.ndarray]:
     """Centre, then start and end crops of the short-side-``size`` resized photo."""
-    h, w = photo.shape[:2]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    im = np.asarray(Image.fromarray(photo).resize((nw, nh), Image.Resampling.BOX))
+    im = resize_short_side(photo, size)
+    nh, nw = im.shape[:2]
     offsets = [((nh - size) // 2, (nw - size) // 2), (0, 0), (nh - size, nw - size)]
     return [im[t : t + size, left : left + size] for t, left in offsets]
 

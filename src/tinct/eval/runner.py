@@ -39,7 +39,7 @@ from torch import Tensor
 
 from tinct.color import rgb_to_lab
 from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
-from tinct.data.base import ColourDataset, DatasetError
+from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
 from tinct.eval.cost import train_seconds_from_logs
 from tinct.eval.features import (
     FeatureStats,
@@ -165,16 +165,24 @@ def _display_name(source: str) -> str:
     return source
 
 
-def prepare_truth(rgb: np.ndarray, size: int) -> Tensor:
-    """Ground truth at ``size``: short side resized with Pillow's area filter (or
-    bicubic when enlarging), centre crop to a square; ``(3, size, size)`` uint8."""
+def resize_short_side(rgb: np.ndarray, size: int) -> np.ndarray:
+    """``(H, W, 3)`` uint8 image resized so its short side is exactly ``size``: area
+    averaging down (:func:`tinct.data.base.downscale_short_side`), bicubic up."""
+    rgb = downscale_short_side(rgb, size)
     h, w = rgb.shape[:2]
-    scale = size / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    if (nh, nw) != (h, w):
-        resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BICUBIC
-        rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), resample))
-    top, left = (nh - size) // 2, (nw - size) // 2
+    if min(h, w) < size:
+        scale = size / min(h, w)
+        shape = (max(size, round(w * scale)), max(size, round(h * scale)))
+        rgb = np.asarray(Image.fromarray(rgb).resize(shape, Image.Resampling.BICUBIC))
+    return rgb
+
+
+def prepare_truth(rgb: np.ndarray, size: int) -> Tensor:
+    """Ground truth at ``size``: short side resized (:func:`resize_short_side`), centre
+    crop to a square; ``(3, size, size)`` uint8."""
+    rgb = resize_short_side(rgb, size)
+    h, w = rgb.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
     crop = np.array(rgb[top : top + size, left : left + size])  # a writable copy
     return torch.from_numpy(crop).permute(2, 0, 1).contiguous()
 

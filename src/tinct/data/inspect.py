@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from tinct.color import rgb_to_lab
 from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
-from tinct.io import ImageReadError
+from tinct.io import ImageReadError, atomic_path
 
 #: ab histogram range and bin width (CIE a*, b* units).
 AB_RANGE = 110.0
@@ -187,12 +187,9 @@ def plot_inspection(report: DatasetReport, path: str | os.PathLike[str]) -> Path
     )
     fig.tight_layout()
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return out

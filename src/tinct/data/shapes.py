@@ -170,7 +170,7 @@ def write_shapes(
 
     Files are written atomically; an existing file of the same name is replaced.
     """
-    from tinct.io import write_image
+    from tinct.io import atomic_path, write_image
 
     out = Path(out_dir)
     rows = []
@@ -179,10 +179,8 @@ def write_shapes(
         rel = Path(SHAPES[label]) / f"shape_{i:06d}.png"
         write_image(out / rel, rgb)
         rows.append((rel.as_posix(), label, SHAPES[label]))
-    tmp = out / ".labels.csv.tmp"
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(out / "labels.csv") as tmp, tmp.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "label", "class"])
         writer.writerows(rows)
-    os.replace(tmp, out / "labels.csv")
     return out

@@ -208,3 +208,37 @@ def test_inspect_reports_unreadable_files(
     assert main(["data", "inspect", str(photos), "-q", "--out", str(tmp_path / "f.png")]) == 0
     out = capsys.readouterr().out
     assert "unreadable 1" in out and "corrupt.png" in out
+
+
+def test_data_prior_counts_bins_like_a_naive_reference(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from skimage.color import rgb2lab
+
+    from tinct.color import BinPrior, zhang_bins
+    from tinct.data.base import downscale_short_side
+
+    out = tmp_path / "prior.json"
+    args = ["data", "prior", str(photos), "-o", str(out), "--size", "48", "-q"]
+    assert main(args) == 1  # written, but the corrupt file is reported
+    captured = capsys.readouterr()
+    assert "corrupt.png" in captured.err and "1 unreadable" in captured.err
+    assert "313 zhang313 bins" in captured.out
+    prior = BinPrior.load(out)
+
+    # Reference: scikit-image's Lab of every 4th pixel of each photo at 48 px, nearest of
+    # the 313 centres by brute force.
+    bins = zhang_bins().double().numpy()
+    counts = np.zeros(len(bins))
+    for name in ("astronaut.png", "sub/chelsea.png", "coffee_grey.jpg"):
+        rgb = np.asarray(Image.open(photos / name).convert("RGB"))
+        small = downscale_short_side(rgb, 48)[::4, ::4]
+        ab = rgb2lab(small)[..., 1:].reshape(-1, 2)
+        nearest = ((ab[:, None, :] - bins[None]) ** 2).sum(-1).argmin(1)
+        counts += np.bincount(nearest, minlength=len(bins))
+    assert prior.num_pixels == counts.sum()
+    # Pixels on a bin boundary may go either way; nearly all agree.
+    assert np.abs(prior.counts.numpy() - counts).sum() <= 0.01 * counts.sum()
+
+    assert main(["data", "prior", str(photos), "-o", str(out), "--stride", "0"]) == 2
+    assert main(["data", "prior", str(tmp_path / "nothing"), "-o", str(out)]) == 1

@@ -122,6 +122,39 @@ def test_simplified_network_has_two_convs_per_block_and_at_most_416_channels() -
     assert {r[0] for r in rows if r[6] == 2} == {"model5", "model6"}
 
 
+def test_euclidean_baseline_is_zhangs_network_regressing_ab() -> None:
+    # Seed 002's Euclidean model: the same network, predicting a and b instead of the
+    # distribution over 313 bins (the last 1x1 convolution 256 -> 2 instead of -> 313).
+    assert model_entry("zhang-euclidean").family == "regression"
+    model = create_model("zhang-euclidean")
+    assert not type(model).supports_temperature
+    full = create_model("zhang-full")
+    assert isinstance(full, ZhangColouriser)
+    assert layer_table(model)[:-1] == layer_table(full)[:-1]  # type: ignore[arg-type]
+    assert layer_table(model)[-1] == ("model8", "conv", 256, 2, 1, 1, 1)  # type: ignore[arg-type]
+    assert count_parameters(model) == SEED_PARAMETERS["zhang-full"] - 311 * 257
+    for variant, name in (("simplified", "zhang-simplified"), ("cpu", "zhang-cpu")):
+        regressor = create_model("zhang-euclidean", variant=variant)
+        classifier = create_model(name)
+        assert isinstance(classifier, ZhangColouriser)
+        fewer = 311 * (classifier.widths[-1] + 1)
+        assert count_parameters(regressor) == count_parameters(classifier) - fewer
+    with pytest.raises(ValueError, match="variant"):
+        create_model("zhang-euclidean", variant="huge")
+
+    torch.manual_seed(0)
+    output = model(torch.rand(2, 1, 64, 64) * 100)
+    assert output.chroma_norm is not None and output.chroma_norm.shape == (2, 2, 16, 16)
+    ab = model.decode(output)
+    assert ab.shape == (2, 2, 16, 16)
+    torch.nn.functional.mse_loss(output.chroma_norm, torch.zeros_like(ab)).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+    small = create_model("zhang-euclidean", variant="cpu").eval()
+    image = torch.from_numpy(synthetic_photo(40, 56, seed=1)).permute(2, 0, 1).contiguous()
+    assert ColourisePipeline(small, precision="fp32")(image).shape == image.shape
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_backward_at_64x64(name: str) -> None:
     torch.manual_seed(0)

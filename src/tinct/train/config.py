@@ -48,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # (Zhang et al.): rebalanced, unbalanced, one-hot, with soft-encoding over the
     # `neighbours` nearest bins (Gaussian `sigma`), rebalancing `lambda`, optional prior
     # smoothing `smooth_sigma`, and the prior: null = the training data's (streamed over
-    # `prior_batches` batches, saved as prior.json in output_dir), or a prior.json file.
+    # `prior_batches` batches, saved as prior.json in output_dir), or a prior file
+    # (`tinct data prior`; relative paths in a config file are relative to that file).
     "loss": {
         "name": "l1",
         "neighbours": 5,
@@ -151,6 +152,7 @@ def resolve_config(
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: a config must be a mapping, got {type(loaded).__name__}")
         loaded.setdefault("name", path.stem)
+        _prior_next_to_config(loaded, path)
     for text in overrides:
         keys, value = parse_override(text)
         node = loaded
@@ -163,6 +165,18 @@ def resolve_config(
     _validate(config)
     config["output_dir"] = str(config["output_dir"]).format(name=config["name"])
     return config
+
+
+def _prior_next_to_config(loaded: dict[str, Any], path: Path) -> None:
+    """A relative ``loss.prior`` in a config file names a file next to that config (a
+    prior shipped with it, e.g. configs/zhang/); an override stays relative to the
+    working directory."""
+    loss = loaded.get("loss")
+    if not isinstance(loss, dict):
+        return
+    prior = loss.get("prior")
+    if isinstance(prior, str) and prior and not Path(prior).expanduser().is_absolute():
+        loss["prior"] = str(path.parent / prior)
 
 
 def _validate(config: dict[str, Any]) -> None:

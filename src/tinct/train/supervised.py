@@ -89,8 +89,12 @@ class SupervisedColourisation(L.LightningModule):
             return loss, logits
         if output.chroma_norm is None:
             raise ValueError("supervised regression training needs a chroma_norm output")
-        target = normalize_chroma(batch.chroma, self.space)
-        return self.loss_fn(output.chroma_norm, target), output.chroma_norm
+        pred = output.chroma_norm
+        # Networks predicting at a lower resolution (zhang-euclidean: 1/4) are trained
+        # against the ground truth at theirs, as the classification family is.
+        truth = downsample_ab(batch.chroma, (pred.shape[-2], pred.shape[-1]))
+        target = normalize_chroma(truth, self.space)
+        return self.loss_fn(pred, target), pred
 
     def training_step(self, batch: Sample, batch_idx: int) -> Tensor:
         loss, _ = self._loss(batch)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from helpers import synthetic_photo, write_photos
 from tinct.cli import main
 from tinct.color import rgb_to_lab
+from tinct.color.quantize import DEFAULT_TEMPERATURE
 from tinct.data.folders import ImageFolder
 from tinct.eval.features import frechet_distance
 from tinct.eval.metrics import colourfulness
@@ -199,6 +200,8 @@ def test_temperature_sweep_and_report(tmp_path: Path, two_bin_model: Path) -> No
     )
     rows = result.sweeps["two-bin"]
     assert [r["temperature"] for r in rows] == [2.0, 0.5, 0.1]
+    assert all(r["images"] == 2 for r in rows)
+    assert len(result.sweep_grids["two-bin"][0]) == 2
     m = [r["colourfulness"] for r in rows]
     assert m[0] < m[1] < m[2]  # colder decoding -> nearer the mode -> more colourful
     md = write_report(result, tmp_path / "report", command="tinct evaluate test")
@@ -213,6 +216,19 @@ def test_temperature_sweep_and_report(tmp_path: Path, two_bin_model: Path) -> No
     assert len(data["per_image"]["two-bin"]) == 3
     csv_lines = (tmp_path / "report" / "per_image.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 3 * 3
+
+    # By default the sweep covers every evaluated image: at the model's own temperature
+    # it repeats the main table.
+    full = evaluate(
+        _small_config(tmp_path / "photos"),
+        model_specs([str(two_bin_model)], ["two-bin"]),
+        progress=False,
+        sweep_temperatures=(DEFAULT_TEMPERATURE,),
+    )
+    (row,) = full.sweeps["two-bin"]
+    assert row["images"] == 3
+    for key in ("colourfulness", "rmse_ab", "ciede2000"):
+        assert row[key] == pytest.approx(full.summary["two-bin"][key], rel=1e-4), key
 
 
 def test_features_give_fd_lite_and_agreement(tmp_path: Path) -> None:

@@ -100,6 +100,31 @@ def test_gamut_bins_agree_with_an_rgb_cube() -> None:
     assert cube_cells - ours == {(70, -110), (90, 0), (100, -70)}
 
 
+@pytest.mark.slow
+def test_every_8_bit_srgb_colour_falls_in_or_next_to_a_bin_of_both_sets() -> None:
+    # All 256^3 colours through scikit-image (independent of tinct's conversion), by
+    # their grid-10 cell (round(ab / 10) * 10).
+    skcolor = pytest.importorskip("skimage.color")
+    levels = np.arange(256, dtype=np.float64) / 255
+    g, b = np.meshgrid(levels, levels, indexing="ij")
+    cells: set[tuple[int, int]] = set()
+    for r in levels[::-1]:
+        rgb = np.stack((np.full_like(g, r), g, b), -1)
+        ab = skcolor.rgb2lab(rgb)[..., 1:].reshape(-1, 2)
+        cells |= {(int(x), int(y)) for x, y in np.unique(np.round(ab / 10) * 10, axis=0)}
+    for name in tc.BIN_SETS:
+        bins = _as_set(tc.ab_bins(name))
+        outside = cells - bins
+        near = {
+            (a, b)
+            for a, b in outside
+            if any((a + da, b + db) in bins for da in (-10, 0, 10) for db in (-10, 0, 10))
+        }
+        print(f"{name}: {len(cells)} cells hold 8-bit sRGB colours, {len(outside)} not a bin")
+        assert near == outside  # each of those is next to a bin
+    assert cells - _as_set(tc.zhang_bins()) == set()  # Zhang's set holds every colour
+
+
 def test_gamut_bins_other_grid_sizes() -> None:
     coarse = tc.gamut_bins(20.0)
     assert coarse.shape == (73, 2)

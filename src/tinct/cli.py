@@ -293,7 +293,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             out_dir=out,
             progress=not args.quiet,
             sweep_temperatures=temperatures,
-            sweep_images=args.sweep_images,
+            sweep_images=args.sweep_images or None,
         )
     except (FileNotFoundError, ValueError, KeyError, DatasetError) as err:
         print(f"tinct: {err}", file=sys.stderr)
@@ -564,7 +564,10 @@ def build_parser() -> argparse.ArgumentParser:
                 "(default temperatures: 1 0.77 0.58 0.38 0.29 0.14)",
             )
             p.add_argument(
-                "--sweep-images", type=int, default=4, help="images of the sweep (default: 4)"
+                "--sweep-images",
+                type=int,
+                default=0,
+                help="measure the sweep on the first N images (default 0: all of them)",
             )
             p.set_defaults(func=_cmd_evaluate)
         else:

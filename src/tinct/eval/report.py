@@ -166,6 +166,9 @@ def write_report(
         lines += [
             f"## Temperature sweep: {name}",
             "",
+            f"Means over {int(rows[0].get('images', 0))} images at each decoding temperature "
+            "(the grid shows the first few).",
+            "",
             "| T | colourfulness | RMSE ab | RMSE RGB | ΔE00 |",
             "|---|---|---|---|---|",
             *(

@@ -85,6 +85,8 @@ IMAGE_METRICS: dict[str, tuple[str, str, bool]] = {
 
 STATE_FILE = "state.pt"
 
+#: Outputs per temperature shown in the sweep's grid.
+SWEEP_GRID_IMAGES = 4
 #: Temperatures of the default sweep (those of Zhang et al. 2016, figure 3, without 0).
 SWEEP_TEMPERATURES = (1.0, 0.77, 0.58, 0.38, 0.29, 0.14)
 
@@ -380,14 +382,15 @@ def evaluate(
     dataset_name: str | None = None,
     progress: bool = True,
     sweep_temperatures: Sequence[float] = (),
-    sweep_images: int = 4,
+    sweep_images: int | None = None,
 ) -> EvalResult:
     """Run every model of ``models`` over the evaluation images; see the module doc.
 
     With ``out_dir`` the state is saved after every chunk and a run with the same
     config resumes from it. ``dataset`` overrides opening ``config.target``.
     ``sweep_temperatures`` evaluates models that decode with a temperature at each
-    of those temperatures on the first ``sweep_images`` images.
+    of those temperatures on the same images (the first ``sweep_images`` of them when
+    given), so the row of the model's own temperature repeats its main-table numbers.
     """
     from tqdm import tqdm
 
@@ -662,20 +665,21 @@ def _temperature_sweeps(
     dataset: ColourDataset,
     order: Sequence[int],
     temperatures: Sequence[float],
-    n_images: int,
+    n_images: int | None,
     config: EvalConfig,
     skipped_paths: set[str],
 ) -> None:
-    """For each model that decodes with a temperature: mean colourfulness, RMSE ab and
-    RMSE RGB over the first ``n_images`` images at every temperature, and a grid."""
+    """For each model that decodes with a temperature: mean colourfulness, RMSE ab,
+    RMSE RGB and CIEDE2000 over the evaluated images (the first ``n_images`` when given)
+    at every temperature, and a grid of the first :data:`SWEEP_GRID_IMAGES` outputs."""
     sweepable = [m for m in result.models if result.model_info[m.name].get("supports_temperature")]
     if not sweepable:
         log.warning("no model in this run decodes with a temperature; no sweep")
         return
+    chosen = order if n_images is None else order[: n_images * 2]
     truths = [
-        t for t in _iter_truths(dataset, order[: n_images * 2], config.size, []) if t[2]
-        not in skipped_paths
-    ][:n_images]  # fmt: skip
+        t for t in _iter_truths(dataset, chosen, config.size, []) if t[2] not in skipped_paths
+    ][:n_images]
     for spec in sweepable:
         rows: list[dict[str, float]] = []
         grid: list[list[Tensor]] = []
@@ -686,14 +690,17 @@ def _temperature_sweeps(
                 mean_ab=(0.0, 0.0),
                 temperature=temperature,
             )
-            outs = [run(truth8) for _, truth8, _ in truths]
-            metrics = [
-                image_metrics(o, t, rgb_to_lab(t.float() / 255.0))[0]
-                for o, (_, t, _) in zip(outs, truths, strict=True)
-            ]
+            outs: list[Tensor] = []
+            metrics = []
+            for _, truth8, _ in truths:
+                out = run(truth8)
+                metrics.append(image_metrics(out, truth8, rgb_to_lab(truth8.float() / 255.0))[0])
+                if len(outs) < SWEEP_GRID_IMAGES:
+                    outs.append(out)
             rows.append(
                 {
                     "temperature": float(temperature),
+                    "images": float(len(truths)),
                     **{
                         k: float(np.mean([m[k] for m in metrics]))
                         for k in ("colourfulness", "rmse_ab", "rmse_rgb", "ciede2000")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from tinct.color import BinPrior, rgb_to_lab
-from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
+from tinct.data.base import ColourDataset, DatasetError, RawItem, downscale_short_side
 from tinct.io import ImageReadError, atomic_path
 
 #: ab histogram range and bin width (CIE a*, b* units).
@@ -28,6 +29,23 @@ AB_RANGE = 110.0
 AB_BIN = 2.0
 #: Pixels with chroma sqrt(a^2 + b^2) below this count as near grey.
 NEAR_GREY_CHROMA = 5.0
+
+
+def _items(
+    dataset: ColourDataset, max_images: int | None, skipped: list[str], desc: str, progress: bool
+) -> Iterator[RawItem]:
+    """The stored items of ``dataset`` (at most ``max_images``, evenly spaced), with a
+    progress bar; unreadable ones are appended to ``skipped`` and left out."""
+    n = len(dataset)
+    if max_images is None or max_images >= n:
+        indices = np.arange(n)
+    else:
+        indices = np.unique(np.linspace(0, n - 1, max_images).round().astype(int))
+    for i in tqdm(indices, desc=desc, unit="img", disable=not progress):
+        try:
+            yield dataset.load(int(i))
+        except (ImageReadError, DatasetError) as err:
+            skipped.append(str(err))
 
 
 @dataclass
@@ -91,11 +109,6 @@ def inspect_dataset(
     side (area averaging), which keeps a 100,000-image set quick to inspect.
     Unreadable items are skipped and listed.
     """
-    n = len(dataset)
-    if max_images is None or max_images >= n:
-        indices = np.arange(n)
-    else:
-        indices = np.unique(np.linspace(0, n - 1, max_images).round().astype(int))
     bins = round(2 * AB_RANGE / AB_BIN)
     hist = np.zeros((bins, bins), dtype=np.float64)
     sizes: list[tuple[int, int]] = []
@@ -103,12 +116,7 @@ def inspect_dataset(
     chroma_sum = 0.0
     grey = 0
     pixels = 0
-    for i in tqdm(indices, desc=f"inspecting {name}", unit="img", disable=not progress):
-        try:
-            item = dataset.load(int(i))
-        except (ImageReadError, DatasetError) as err:
-            skipped.append(str(err))
-            continue
+    for item in _items(dataset, max_images, skipped, f"inspecting {name}", progress):
         sizes.append(item.rgb.shape[:2])
         rgb = downscale_short_side(item.rgb, pixels_side)
         t = torch.from_numpy(np.ascontiguousarray(rgb).copy()).permute(2, 0, 1).float() / 255
@@ -124,7 +132,7 @@ def inspect_dataset(
     by_area = arr[np.argsort(arr[:, 0] * arr[:, 1])]
     return DatasetReport(
         name=name,
-        items=n,
+        items=len(dataset),
         inspected=len(sizes),
         skipped=skipped,
         min_size=(int(by_area[0, 0]), int(by_area[0, 1])),
@@ -214,19 +222,9 @@ def dataset_bin_prior(
     trained on at that image size. At most ``max_images`` evenly spaced items are read.
     Returns the prior and the unreadable items skipped.
     """
-    n = len(dataset)
-    if max_images is None or max_images >= n:
-        indices = np.arange(n)
-    else:
-        indices = np.unique(np.linspace(0, n - 1, max_images).round().astype(int))
     prior = BinPrior(bins)
     skipped: list[str] = []
-    for i in tqdm(indices, desc=f"ab prior of {name}", unit="img", disable=not progress):
-        try:
-            item = dataset.load(int(i))
-        except (ImageReadError, DatasetError) as err:
-            skipped.append(str(err))
-            continue
+    for item in _items(dataset, max_images, skipped, f"ab prior of {name}", progress):
         rgb = downscale_short_side(item.rgb, short_side)[::stride, ::stride]
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
         prior.update(rgb_to_lab(t)[None, 1:])

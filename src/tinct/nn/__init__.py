@@ -16,7 +16,10 @@ from tinct.nn.gan import (
     PatchDiscriminator,
     SelfAttention,
     UNetGenerator,
+    YUVDiscriminator,
+    YUVGenerator,
     efficient_gan,
+    remove_spectral_norm,
     spectral_norm_all,
 )
 
@@ -35,7 +38,10 @@ __all__ = [
     "PatchDiscriminator",
     "SelfAttention",
     "UNetGenerator",
+    "YUVDiscriminator",
+    "YUVGenerator",
     "efficient_gan",
     "efficientnet_lite_weights_path",
+    "remove_spectral_norm",
     "spectral_norm_all",
 ]

@@ -79,7 +79,8 @@ def read_metrics(csv_path: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def plot_loss_curves(csv_path: Path, out_png: Path) -> Path:
-    """Plot every ``*loss*`` series of a metrics CSV (log-scale y) into ``out_png``."""
+    """Plot every ``*loss*`` series of a metrics CSV (log-scale y; symmetric log when a
+    series has values <= 0) into ``out_png``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,7 +93,9 @@ def plot_loss_curves(csv_path: Path, out_png: Path) -> Path:
         ax.plot(steps, values, label=name, marker="o" if len(points) < 30 else None)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_yscale("log")
+    # Adversarial losses (hinge, WGAN) can be negative: symmetric log scale then.
+    positive = all(v > 0 for points in series.values() for _, v in points)
+    ax.set_yscale("log" if positive else "symlog", **({} if positive else {"linthresh": 1e-2}))
     ax.grid(True, alpha=0.3)
     if series:
         ax.legend()

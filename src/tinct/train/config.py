@@ -59,6 +59,20 @@ DEFAULTS: dict[str, Any] = {
         "prior": None,
         "prior_batches": 100,
     },
+    # Adversarial training, for models of the `gan` family (tinct.train.adversarial): one
+    # discriminator step then one generator step per batch. `objective`: bce, lsgan, hinge
+    # or wgan. `terms`: the generator loss as name -> weight over l1, l2 (normalised
+    # chroma), adversarial and perceptual (replaced as a whole by a config, not merged;
+    # without `adversarial` no discriminator is trained). `perceptual`: EfficientNet-Lite0
+    # `stage` (2 = stride 4) or a user `state_dict`. The discriminator uses optim.name with
+    # `d_lr` and `d_betas` (None: optim.lr and optim.betas).
+    "gan": {
+        "objective": "bce",
+        "terms": {"l1": 100.0, "adversarial": 1.0},
+        "perceptual": {"stage": 2, "state_dict": None},
+        "d_lr": None,
+        "d_betas": None,
+    },
     "optim": {
         "name": "adamw",
         "lr": 1.0e-3,
@@ -111,14 +125,23 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used; the message says which key."""
 
 
+#: Sections a config replaces as a whole instead of merging into the defaults.
+REPLACED_SECTIONS = frozenset({"gan.terms"})
+
+
 def _merge(base: dict[str, Any], update: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in update.items():
         where = f"{path}{key}"
         if key not in base:
             raise ConfigError(f"unknown config key {where!r}; known: {sorted(base)}")
-        # Free-form sections (model kwargs) take any keys.
-        if isinstance(base[key], dict) and base[key] and isinstance(value, Mapping):
+        # Free-form sections (model kwargs, generator terms) take any keys.
+        if (
+            isinstance(base[key], dict)
+            and base[key]
+            and isinstance(value, Mapping)
+            and where not in REPLACED_SECTIONS
+        ):
             out[key] = _merge(base[key], value, f"{where}.")
         else:
             out[key] = copy.deepcopy(value)

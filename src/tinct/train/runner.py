@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import warnings
 from collections.abc import Sized
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +20,8 @@ from tinct.data.crops import PhotoCrops, samples_for
 from tinct.data.sample import Sample, collate_samples
 from tinct.io import iter_image_files
 from tinct.models import save_model
+from tinct.models.registry import model_entry
+from tinct.train.adversarial import AdversarialColourisation
 from tinct.train.callbacks import LossCurve, SampleGrid, TrainTimer
 from tinct.train.config import dump_config
 from tinct.train.supervised import SupervisedColourisation
@@ -206,7 +209,8 @@ def _resume_path(resume: str | None, out_dir: Path) -> str | None:
 
 
 def train(config: dict[str, Any], *, resume: str | None = None, progress: bool = True) -> Path:
-    """Train a supervised colouriser; returns the exported model file ``<output_dir>/model.pt``.
+    """Train a colouriser (supervised, or adversarially for the ``gan`` family); returns
+    the exported model file ``<output_dir>/model.pt``.
 
     ``resume``: a checkpoint path, or ``"auto"`` to continue from
     ``<output_dir>/checkpoints/last.ckpt`` when it exists. The resolved config
@@ -238,9 +242,13 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
     n_samples = min(_len(val_set), int(tcfg["num_sample_images"]))
     sample_batch = collate_samples([val_set[i] for i in range(n_samples)])
 
-    module = SupervisedColourisation(config)
+    module: SupervisedColourisation | AdversarialColourisation
+    if model_entry(config["model"]["name"]).family == "gan":
+        module = AdversarialColourisation(config)
+    else:
+        module = SupervisedColourisation(config)
     prior_path: Path | None = None
-    if module.family == "classification":
+    if isinstance(module, SupervisedColourisation) and module.family == "classification":
         prior_path = set_class_weights(module, train_loader, out_dir, progress=progress)
     loggers = [
         CSVLogger(str(out_dir), name="logs", version=0),
@@ -281,12 +289,16 @@ def train(config: dict[str, Any], *, resume: str | None = None, progress: bool =
         num_sanity_val_steps=0,
     )
     start = time.perf_counter()
-    trainer.fit(
-        module,
-        train_dataloaders=train_loader,
-        val_dataloaders=val_loader,
-        ckpt_path=_resume_path(resume, out_dir),
-    )
+    with warnings.catch_warnings():
+        # Lightning's advice for manual optimisation (save the pre-step state) does not
+        # apply: a checkpoint after a D + G step is what resuming needs.
+        warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optim")
+        trainer.fit(
+            module,
+            train_dataloaders=train_loader,
+            val_dataloaders=val_loader,
+            ckpt_path=_resume_path(resume, out_dir),
+        )
     elapsed = time.perf_counter() - start
     model_path = out_dir / "model.pt"
     if trainer.is_global_zero:

@@ -116,36 +116,47 @@ class SupervisedColourisation(L.LightningModule):
         encoder: list[torch.nn.Parameter] = getattr(self.model, "encoder_parameters", list)()
         encoder_ids = {id(p) for p in encoder}
         rest = [p for p in self.model.parameters() if id(p) not in encoder_ids]
-        groups = [{"params": rest, "lr": lr}]
+        groups: list[dict[str, Any]] = [{"params": rest, "lr": lr}]
         if encoder:
             groups.append({"params": encoder, "lr": lr * float(optim_cfg["encoder_lr_mult"])})
-        wd = float(optim_cfg["weight_decay"])
-        name = optim_cfg["name"]
-        optimiser: torch.optim.Optimizer
-        if name == "adamw":
-            optimiser = torch.optim.AdamW(
-                groups, lr=lr, betas=tuple(optim_cfg["betas"]), weight_decay=wd
-            )
-        elif name == "adam":
-            optimiser = torch.optim.Adam(
-                groups, lr=lr, betas=tuple(optim_cfg["betas"]), weight_decay=wd
-            )
-        else:
-            optimiser = torch.optim.SGD(groups, lr=lr, momentum=0.9, weight_decay=wd)
-        schedule = self.config["schedule"]
-        warmup = int(schedule.get("warmup_steps", 0))
-        total = int(self.trainer.estimated_stepping_batches)
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            if schedule["name"] == "constant":
-                return 1.0
-            progress = min(1.0, (step - warmup) / max(1, total - warmup))
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+        optimiser = make_optimizer(groups, optim_cfg)
+        scheduler = make_scheduler(
+            optimiser, self.config["schedule"], int(self.trainer.estimated_stepping_batches)
+        )
         return {
             "optimizer": optimiser,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def make_optimizer(
+    groups: list[dict[str, Any]], optim_cfg: dict[str, Any], *, betas: Any = None
+) -> torch.optim.Optimizer:
+    """The optimiser ``optim_cfg["name"]`` (adamw, adam, sgd) over parameter ``groups``
+    (each with its ``lr``), with the config's weight decay and betas (or ``betas``)."""
+    wd = float(optim_cfg["weight_decay"])
+    name = optim_cfg["name"]
+    betas = tuple(betas if betas is not None else optim_cfg["betas"])
+    if name == "adamw":
+        return torch.optim.AdamW(groups, betas=betas, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(groups, betas=betas, weight_decay=wd)
+    return torch.optim.SGD(groups, momentum=0.9, weight_decay=wd)
+
+
+def make_scheduler(
+    optimiser: torch.optim.Optimizer, schedule: dict[str, Any], total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup_steps``, then constant or cosine decay to 0 at
+    ``total_steps``; stepped once per training step."""
+    warmup = int(schedule.get("warmup_steps", 0))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule["name"] == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, factor)

@@ -1,0 +1,230 @@
+"""Adversarial training (models of the ``gan`` family): one discriminator step, then one
+generator step, per batch (pix2pix; seed 000 section 4.5.2, seed 001 section 4.2.3,
+seed 004 section 4.1.2).
+
+Lightning manual optimisation with two optimisers. A training *step* (``global_step``,
+``trainer.max_steps``) is one D step plus one G step.
+
+- **Discriminator**: ``config["gan"]["objective"]`` (:mod:`tinct.losses.adversarial`:
+  ``bce``, ``lsgan``, ``hinge``, ``wgan``) on real chroma and on the generator's output
+  (detached); conditional discriminators see the lightness too.
+- **Generator**: a weighted sum of named terms, ``config["gan"]["terms"]``
+  (name -> weight), from :data:`GENERATOR_TERMS`: ``l1`` and ``l2`` on normalised chroma,
+  ``adversarial`` (the objective's generator term), ``perceptual`` (feature
+  reconstruction on RGB, :class:`~tinct.losses.perceptual.FeatureReconstructionLoss`).
+  Other components add theirs with :func:`register_generator_term`. Without an
+  ``adversarial`` term no discriminator is built or trained (the U-Net L1 baseline of
+  seed 004 trains the pix2pix generator this way).
+
+Logged per step: ``train/d_loss``, ``train/g_loss``, every term unweighted as
+``train/g_loss_<term>``, and the mean raw discriminator scores ``train/d_real`` and
+``train/d_fake``; validation: ``val/loss`` (L1 on normalised chroma) and
+``val/ab_rmse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tinct.color import (
+    denormalize_chroma,
+    lightness_chroma_to_rgb,
+    normalize_chroma,
+    normalize_lightness,
+)
+from tinct.data.sample import Sample
+from tinct.losses.adversarial import (
+    OBJECTIVES,
+    discriminator_loss,
+    generator_loss,
+    mean_score,
+)
+from tinct.losses.perceptual import FeatureReconstructionLoss
+from tinct.models import GANColouriser, create_model
+from tinct.train.supervised import downsample_ab, make_optimizer, make_scheduler
+
+
+@dataclass
+class TermInputs:
+    """What a generator term sees: the batch, the generated and the real normalised chroma
+    ``(B, 2, H, W)``, and the training module (its discriminator, perceptual network)."""
+
+    batch: Sample
+    fake: Tensor
+    real: Tensor
+    module: AdversarialColourisation
+
+
+GeneratorTerm = Callable[[TermInputs], Tensor]
+
+
+def _adversarial_term(x: TermInputs) -> Tensor:
+    return generator_loss(x.module.objective, x.module.discriminate(x.batch.l, x.fake))
+
+
+def _perceptual_term(x: TermInputs) -> Tensor:
+    module = x.module
+    if module.perceptual is None:
+        raise RuntimeError("the perceptual term needs the module's perceptual network")
+    space = module.space
+    fake_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.fake, space), space)
+    real_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.real, space), space)
+    return module.perceptual(fake_rgb.clamp(0, 1), real_rgb.clamp(0, 1))
+
+
+#: Name -> generator loss term; ``config["gan"]["terms"]`` weights a subset of them.
+GENERATOR_TERMS: dict[str, GeneratorTerm] = {
+    "l1": lambda x: F.l1_loss(x.fake, x.real),
+    "l2": lambda x: F.mse_loss(x.fake, x.real),
+    "adversarial": _adversarial_term,
+    "perceptual": _perceptual_term,
+}
+
+
+def register_generator_term(name: str, term: GeneratorTerm) -> None:
+    """Make ``term`` available to ``gan.terms`` under ``name`` (auxiliary losses)."""
+    if name in GENERATOR_TERMS:
+        raise ValueError(f"generator term {name!r} is already registered")
+    GENERATOR_TERMS[name] = term
+
+
+class AdversarialColourisation(L.LightningModule):
+    """Trains the ``gan``-family model ``config["model"]`` against its discriminator.
+
+    See the module docstring for the scheme, the terms and what is logged.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.save_hyperparameters({"config": config})
+        self.config = config
+        spec = config["model"]
+        model = create_model(spec["name"], **spec.get("kwargs", {}))
+        if not isinstance(model, GANColouriser):
+            raise ValueError(
+                f"model {spec['name']!r} is not a GAN colouriser; adversarial training "
+                "needs a model of the 'gan' family"
+            )
+        self.model = model
+        self.model.input_size = int(spec.get("input_size", self.model.input_size))
+        self.space = config["data"]["space"]
+        if self.model.space != self.space:
+            raise ValueError(
+                f"model {spec['name']!r} works in {self.model.space!r} but data.space is "
+                f"{self.space!r}"
+            )
+        gan = config["gan"]
+        self.objective = str(gan["objective"])
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"gan.objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        terms = gan["terms"]
+        if not isinstance(terms, dict) or not terms:
+            raise ValueError(f"gan.terms must map term names to weights, got {terms!r}")
+        unknown = sorted(set(terms) - set(GENERATOR_TERMS))
+        if unknown:
+            raise ValueError(
+                f"gan.terms has unknown {unknown}; known terms: {sorted(GENERATOR_TERMS)}"
+            )
+        self.terms = {str(k): float(v) for k, v in terms.items() if float(v) != 0.0}
+        if not self.terms:
+            raise ValueError("gan.terms: every weight is 0, the generator would not learn")
+        self.discriminator: nn.Module | None = (
+            self.model.build_discriminator() if "adversarial" in self.terms else None
+        )
+        self.perceptual: FeatureReconstructionLoss | None = None
+        if "perceptual" in self.terms:
+            p = gan["perceptual"]
+            self.perceptual = FeatureReconstructionLoss(
+                stage=int(p["stage"]), state_dict_path=p["state_dict"]
+            )
+
+    def forward(self, lightness: Tensor) -> Tensor:
+        return self.model.decode(self.model(lightness))
+
+    def discriminate(self, lightness: Tensor, chroma_norm: Tensor) -> Tensor | list[Tensor]:
+        """Raw discriminator scores for normalised chroma (with the lightness when the
+        discriminator is conditional)."""
+        if self.discriminator is None:
+            raise RuntimeError("this run has no adversarial term, hence no discriminator")
+        x = chroma_norm
+        if self.model.conditional:
+            x = torch.cat([normalize_lightness(lightness, self.space).to(x.dtype), x], dim=1)
+        out: Tensor | list[Tensor] = self.discriminator(x)
+        return out
+
+    def _generate(self, batch: Sample) -> tuple[Tensor, Tensor]:
+        fake = self.model(batch.l).chroma_norm
+        if fake is None:
+            raise ValueError("a GAN generator must return chroma_norm")
+        real = normalize_chroma(downsample_ab(batch.chroma, fake.shape[-2:]), self.space)
+        return fake, real.to(fake.dtype)
+
+    def training_step(self, batch: Sample, batch_idx: int) -> None:
+        n = batch.l.shape[0]
+        fake, real = self._generate(batch)
+        optimisers = self.optimizers()
+        if self.discriminator is not None:
+            opt_g, opt_d = cast(list[Any], optimisers)
+            self.discriminator.requires_grad_(True)
+            d_real = self.discriminate(batch.l, real)
+            d_fake = self.discriminate(batch.l, fake.detach())
+            d_loss = discriminator_loss(self.objective, d_real, d_fake)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(d_loss)
+            # The raw optimiser: only the generator's step advances global_step.
+            opt_d.optimizer.step()
+            self.discriminator.requires_grad_(False)
+            self.log("train/d_loss", d_loss.detach(), prog_bar=True, batch_size=n)
+            self.log("train/d_real", mean_score(d_real), batch_size=n)
+            self.log("train/d_fake", mean_score(d_fake), batch_size=n)
+        else:
+            opt_g = optimisers
+        inputs = TermInputs(batch=batch, fake=fake, real=real, module=self)
+        values = {name: GENERATOR_TERMS[name](inputs) for name in self.terms}
+        g_loss = torch.stack([w * values[name] for name, w in self.terms.items()]).sum()
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        opt_g.step()
+        if self.discriminator is not None:
+            self.discriminator.requires_grad_(True)
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if scheduler is not None:
+                scheduler.step()
+        self.log("train/g_loss", g_loss.detach(), prog_bar=True, batch_size=n)
+        for name, value in values.items():
+            self.log(f"train/g_loss_{name}", value.detach(), batch_size=n)
+
+    def validation_step(self, batch: Sample, batch_idx: int) -> None:
+        fake, real = self._generate(batch)
+        chroma = denormalize_chroma(fake.float(), self.space)
+        truth = downsample_ab(batch.chroma, (chroma.shape[-2], chroma.shape[-1]))
+        n = batch.l.shape[0]
+        self.log("val/loss", F.l1_loss(fake.float(), real.float()), batch_size=n, sync_dist=True)
+        self.log(
+            "val/ab_rmse", torch.mean((chroma - truth) ** 2).sqrt(), batch_size=n, sync_dist=True
+        )
+
+    def configure_optimizers(self) -> Any:
+        optim_cfg, gan = self.config["optim"], self.config["gan"]
+        total = int(self.trainer.estimated_stepping_batches)
+        lr = float(optim_cfg["lr"])
+        opt_g = make_optimizer([{"params": list(self.model.parameters()), "lr": lr}], optim_cfg)
+        optimisers = [opt_g]
+        if self.discriminator is not None:
+            d_lr = float(gan["d_lr"]) if gan["d_lr"] is not None else lr
+            params = list(self.discriminator.parameters())
+            optimisers.append(
+                make_optimizer([{"params": params, "lr": d_lr}], optim_cfg, betas=gan["d_betas"])
+            )
+        schedule = self.config["schedule"]
+        schedulers = [make_scheduler(o, schedule, total) for o in optimisers]
+        return optimisers, [{"scheduler": s, "interval": "step"} for s in schedulers]

@@ -157,6 +157,12 @@ def main() -> None:
     print(f"wrote {args.out / 'gans.md'}; bundle {best}: {bundle}")
 
 
+def _steps(runs: Path, names: dict[str, Any]) -> str:
+    """The training steps of the runs of one table ("400", or "300-400" if they differ)."""
+    steps = sorted({int(load_metadata(_run(runs, n)).get("global_step", 0)) for n in names})
+    return str(steps[0]) if len(steps) == 1 else f"{steps[0]}-{steps[-1]}"
+
+
 def _fmt_time(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
@@ -174,11 +180,12 @@ def _markdown(
         f"Command: `{command}` (after training each `configs/gan/<name>.yaml` with "
         "`tinct train`; the configs state the budget).",
         "",
-        "**Scale.** Every corpus model trained for the same budget: 400 steps of batch 8 "
-        "on 64x64 random crops of the 308 corpus train photos (one D step + one G step per "
-        "step), Adam 2e-4 / beta1 0.5, BCE + 100 x L1, one CPU thread while other jobs "
-        "shared the 2-core machine. The seeds trained far longer (seed 000: 5 epochs of "
-        "100,000 STL-10 images at 96 px, batch 128; seed 004: 23 epochs of 50,000 "
+        f"**Scale.** The models of each table trained for the same budget: "
+        f"{_steps(runs, SEED000)} steps (table 4.1) and {_steps(runs, SEED004)} steps "
+        "(table 3) of batch 8 on 64x64 random crops of the 308 corpus train photos (one D "
+        "step + one G step per step), Adam 2e-4 / beta1 0.5, BCE + 100 x L1, one CPU thread "
+        "while other jobs shared the 2-core machine. The seeds trained far longer (seed "
+        "000: 5 epochs of 100,000 STL-10 images at 96 px, batch 128; seed 004: 23 epochs of 50,000 "
         "ImageNet images at 256 px), so the numbers below compare the methods at a very "
         f"early stage of training; they are evaluated on the 38 corpus test photos at "
         f"{args.size}x{args.size}, the training scale.",

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tinct.eval.report import write_report
-from tinct.eval.runner import EvalConfig, evaluate, model_specs
+from tinct.eval.runner import STATE_FILE, EvalConfig, evaluate, model_specs
 from tinct.models import create_model, load_metadata
 from tinct.models.gan import GANColouriser
 from tinct.train.callbacks import read_metrics
@@ -69,11 +69,14 @@ def _total_parameters(model_file: Path) -> tuple[int, int]:
 
 def _evaluate(
     sources: list[str], names: list[str], out: Path, *, target: str, root: str | None,
-    size: int, command: str, title: str,
+    size: int, command: str, title: str, limit: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    config = EvalConfig(target=target, split="test", root=root, size=size, grid=6)
+    config = EvalConfig(
+        target=target, split="test", root=root, size=size, limit=limit, features=False, grid=6
+    )
     result = evaluate(config, model_specs(sources, names), out_dir=out, progress=False)
     write_report(result, out, command=command, title=title)
+    (out / STATE_FILE).unlink(missing_ok=True)  # complete: nothing left to resume
     return result.summary
 
 
@@ -113,6 +116,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     parser.add_argument("--size", type=int, default=64, help="evaluation side for the tables")
     parser.add_argument("--bundle-size", type=int, default=256)
+    parser.add_argument(
+        "--shapes-images", type=int, default=200, help="seeded subset of the Shape Set test split"
+    )
     args = parser.parse_args()
     command = "python benchmarks/gan_results.py " + " ".join(sys.argv[1:])
     detail = args.out / "gans"
@@ -132,7 +138,7 @@ def main() -> None:
     )  # fmt: skip
     syuv = _evaluate(
         [str(_run(runs, "cgan-yuv"))], ["cgan-yuv"], detail / "cgan-yuv-shapes",
-        target="shapes", root=None, size=32, command=command,
+        target="shapes", root=None, size=32, command=command, limit=args.shapes_images,
         title="Seed 001 CGAN on Shape Set (test split)",
     )  # fmt: skip
     _loss_figure(runs, t41 + t3 + ["cgan-yuv"], detail / "losses.png")
@@ -272,8 +278,9 @@ def _markdown(
         "",
         f"Trained only adversarially (BCE; seed 001 section 4.2.3) for "
         f"{yuv_meta.get('global_step')} steps of batch 64 on the Shape Set train split "
-        f"(32x32), {_fmt_time(float(yuv_meta.get('train_seconds', 0)))}; evaluated on its "
-        "test split (500 images). Report: [cgan-yuv-shapes](gans/cgan-yuv-shapes/results.md).",
+        f"(32x32), {_fmt_time(float(yuv_meta.get('train_seconds', 0)))}; evaluated on "
+        f"{args.shapes_images} images of its test split (seeded subset). Report: "
+        "[cgan-yuv-shapes](gans/cgan-yuv-shapes/results.md).",
         "",
         "## Bundle decision",
         "",

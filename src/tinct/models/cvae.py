@@ -35,6 +35,7 @@ Two variants:
 
 from __future__ import annotations
 
+import itertools
 from typing import ClassVar
 
 import torch
@@ -69,7 +70,7 @@ def _encoder(in_channels: int, channels: tuple[int, ...]) -> nn.Sequential:
 def _upsampler(channels: tuple[int, ...]) -> nn.Sequential:
     """Stride-2 transposed convolutions with ReLU: each doubles the resolution."""
     layers: list[nn.Module] = []
-    for cin, cout in zip(channels[:-1], channels[1:], strict=True):
+    for cin, cout in itertools.pairwise(channels):
         layers += [
             nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
             nn.ReLU(inplace=True),
@@ -233,7 +234,9 @@ class SeedCVAE(ConditionalVAE):
     def _finish(self, chroma_norm: Tensor, size: tuple[int, int]) -> Tensor:
         if chroma_norm.shape[-2:] == size:
             return chroma_norm
-        resized = F.interpolate(chroma_norm.float(), size=size, mode="bilinear", align_corners=False)
+        resized = F.interpolate(
+            chroma_norm.float(), size=size, mode="bilinear", align_corners=False
+        )
         return resized.to(chroma_norm.dtype)
 
     def encode_posterior(self, yuv_norm: Tensor) -> tuple[Tensor, Tensor]:
@@ -280,7 +283,9 @@ class ConvCVAE(ConditionalVAE):
         self.prior_mu = nn.Conv2d(chans[-1], latent_channels, 1)
         self.prior_logvar = nn.Conv2d(chans[-1], latent_channels, 1)
         self.decoder_in = nn.Sequential(nn.Conv2d(latent_channels, 128, 1), nn.ReLU(inplace=True))
-        self.decoder_up = nn.Sequential(_upsampler((128, 64, 16, 16)), nn.Conv2d(16, 2, 3, padding=1))
+        self.decoder_up = nn.Sequential(
+            _upsampler((128, 64, 16, 16)), nn.Conv2d(16, 2, 3, padding=1)
+        )
 
     def _check(self, x: Tensor) -> None:
         if x.shape[-2] % 8 or x.shape[-1] % 8:

@@ -30,10 +30,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from seed001_common import Run, build_corpus_cifar, fmt_seconds, last, run_config  # noqa: E402
+import matplotlib.pyplot as plt
+from seed001_common import Run, build_corpus_cifar, fmt_seconds, last, run_config
 
-from tinct.data.cifar import CIFAR10  # noqa: E402
+from tinct.data.cifar import CIFAR10
 
 CONFIG = Path("configs/yuv-cnn.yaml")
 #: The common ground of every study unless it varies it: no augmentation, no dropout,

@@ -16,8 +16,8 @@ import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import torch

@@ -403,7 +403,10 @@ def write_cifar10_format(
 
 
 def random_crops_32(
-    dataset: ColourDataset, crops_per_image: int, *, scale: tuple[float, float] = (0.3, 1.0),
+    dataset: ColourDataset,
+    crops_per_image: int,
+    *,
+    scale: tuple[float, float] = (0.3, 1.0),
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``crops_per_image`` random square crops of every raw item of a labelled dataset,
@@ -427,7 +430,9 @@ def random_crops_32(
             side = max(1, round(short * rng.uniform(*scale)))
             top = int(rng.integers(0, h - side + 1))
             left = int(rng.integers(0, w - side + 1))
-            crop = Image.fromarray(np.ascontiguousarray(item.rgb[top : top + side, left : left + side]))
+            crop = Image.fromarray(
+                np.ascontiguousarray(item.rgb[top : top + side, left : left + side])
+            )
             images.append(np.asarray(crop.resize((_SIDE, _SIDE), Image.Resampling.BOX)))
             labels.append(int(item.label))
     return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)

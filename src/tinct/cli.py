@@ -70,7 +70,9 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if not args.quiet:
-        print(f"colourised {len(result.written)} image(s)")
+        images = len({src for src, _ in result.written})
+        files = f" ({len(result.written)} files)" if len(result.written) != images else ""
+        print(f"colourised {images} image(s){files}")
         for src, dest in result.written if args.verbose else []:
             print(f"  {src} -> {dest}")
     problems = missing + [f"{path}: {reason}" for path, reason in result.skipped]

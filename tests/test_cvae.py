@@ -192,3 +192,12 @@ def test_rmsprop_and_momentum_are_accepted_and_checked() -> None:
     assert config["optim"]["name"] == "rmsprop"
     with pytest.raises(ConfigError, match=r"optim\.name"):
         resolve_config({"optim": {"name": "lbfgs"}})
+
+
+def test_cvae_with_another_reconstruction_loss_is_refused(tmp_path: Path) -> None:
+    from tinct.train.supervised import SupervisedColourisation
+
+    config = shapes_config(tmp_path / "run", "cvae")
+    config["loss"]["name"] = "l1"
+    with pytest.raises(ValueError, match=r"loss.name 'l1'.*'l2'"):
+        SupervisedColourisation(config)

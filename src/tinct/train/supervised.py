@@ -78,6 +78,11 @@ class SupervisedColourisation(L.LightningModule):
             if not isinstance(bins, Tensor):
                 raise ValueError(f"classification model {spec['name']!r} has no 'bins' buffer")
             self.register_buffer("class_weights", torch.ones(bins.shape[0]))
+        elif self.family == "cvae" and loss_name not in ("l2", "mse"):
+            raise ValueError(
+                f"loss.name {loss_name!r}: a {spec['name']!r} model is trained with "
+                "reconstruction_weight * MSE + KL (seed 001 eq. 4.5); set loss.name to 'l2'"
+            )
         else:
             self.loss_fn = regression_loss(loss_name)
 

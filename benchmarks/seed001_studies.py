@@ -21,6 +21,7 @@ Usage: python benchmarks/seed001_studies.py [--out docs/results] [--work runs/se
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -104,6 +105,33 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
+def repeat_note(runs: list[Run]) -> str:
+    """How the training times of runs with identical settings (but for their name) differ."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        key = json.dumps(
+            {k: v for k, v in run.config.items() if k not in ("name", "output_dir")},
+            sort_keys=True,
+        )
+        groups.setdefault(key, []).append(run)
+    repeats = [g for g in groups.values() if len(g) > 1]
+    if not repeats:
+        return "no setting was run twice here"
+    times = [r.train_seconds for r in max(repeats, key=len)]
+    return (
+        f"{len(times)} runs of one setting took {fmt_seconds(min(times))} to "
+        f"{fmt_seconds(max(times))}"
+    )
+
+
+def last_epoch_mean(run: Run, steps_per_epoch: int) -> float:
+    """Mean training loss logged during the last epoch (one batch is noisy)."""
+    series = run.metrics.get("train/loss", [])
+    start = run.steps - steps_per_epoch
+    values = [v for step, v in series if step >= start]
+    return sum(values) / len(values) if values else math.nan
+
+
 def per_epoch(series: list[tuple[int, float]], steps_per_epoch: int) -> list[tuple[float, float]]:
     return [((step + 1) / steps_per_epoch, value) for step, value in series]
 
@@ -150,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[str] = []
     images: list[tuple[str, str]] = []
+    final_val: dict[str, list[tuple[str, float]]] = {key: [] for key in only}
+    all_runs: list[Run] = []
     for key in only:
         title, settings = STUDIES[key]
         done: list[tuple[Setting, Run, int]] = []
@@ -170,10 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{key}] {setting.label}", file=sys.stderr, flush=True)
             run = run_config(CONFIG, overrides, args.work / "studies" / key / slug(setting.label))
             done.append((setting, run, spe))
+            all_runs.append(run)
             val = run.metrics.get("val/loss", [])
             best = min((v for _, v in val), default=math.nan)
+            final_val[key].append((setting.label, last(val)))
             rows.append(
-                f"| {key} | {setting.label} | {last(run.metrics.get('train/loss', [])):.4f} "
+                f"| {key} | {setting.label} | {last_epoch_mean(run, spe):.4f} "
                 f"| {last(val):.4f} | {best:.4f} | {run.steps} | {fmt_seconds(run.train_seconds)} |"
             )
         png = f"yuv_cnn_{key}.png"
@@ -193,16 +225,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{CORPUS_NOTE}), {args.epochs} epochs per run, one CPU thread on a 2-core machine "
         "shared with another training run (times are indicative). Common ground unless a "
         "study varies it: " + ", ".join(f"`{b}`" for b in BASE) + ". Losses are the MSE of "
-        "normalised UV (U/0.436, V/0.615), the last logged training batch and the "
-        "validation set at the end of the last epoch; training loss includes the weight "
-        "penalty where one is set.",
+        "normalised UV (U/0.436, V/0.615): training loss averaged over the batches logged "
+        "in the last epoch (it includes the weight penalty where one is set), validation "
+        "loss on the whole validation set after the last epoch and its best value after any "
+        "epoch. Runs with the same settings give the same losses (seeded); their times vary "
+        "with the load of the shared machine: " + repeat_note(all_runs) + ".",
         "",
-        "| study | setting | final train loss | final val loss | best val loss | steps "
+        "| study | setting | train loss (last epoch) | final val loss | best val loss | steps "
         "| training time |",
         "|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
+    lines += ["Per study, from the table: the lowest final validation loss and the spread.", ""]
+    for key, values in final_val.items():
+        label, best = min(values, key=lambda item: item[1])
+        spread = max(v for _, v in values) - min(v for _, v in values)
+        lines.append(
+            f"- {key}: lowest final val loss {best:.4f} with {label}; the {len(values)} "
+            f"settings span {spread:.4f}."
+        )
+    lines.append("")
     for title, png in images:
         lines += [f"![{title}]({png})", ""]
     lines += [

@@ -27,6 +27,7 @@ Usage: python benchmarks/seed001_eval.py [--out docs/results] [--work runs/seed0
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -359,7 +360,10 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
     root = build_corpus_cifar(args.work, args.corpus)
     cls = args.classes[0]
     n_train = len(CIFAR10(root, "train", classes=[cls], progress=False))
-    rgb = test_rgb(root, cls)[: args.diversity_images]
+    everything = test_rgb(root, cls)
+    # Evenly spaced over the test crops: several test photos, not one photo's crops.
+    picks = torch.linspace(0, len(everything) - 1, args.diversity_images).round().long()
+    rgb = everything[picks.unique()]
     lab_truth = rgb_to_lab(rgb)
     table = [
         "| model | W | val MSE | val KL | pairwise ab distance | colourfulness std "
@@ -389,6 +393,7 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
         per_image = []
         errors = []
         samples_first = []
+        shown = (0, len(rgb) // 2)  # two crops of different test photos for the grid
         for i in range(len(rgb)):
             batch_rgb = rgb[i : i + 1].expand(args.samples, -1, -1, -1)
             out = colourise_batch(model, batch_rgb, generator)
@@ -396,7 +401,7 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
             errors.append(
                 float(rmse_ab(rgb_to_lab(out), lab_truth[i : i + 1].expand_as(out)).mean())
             )
-            if i < 2:
+            if i in shown:
                 samples_first.append(out)
         div = mean_diversity(per_image)
         val_mse = last(run.metrics.get("val/mse", []))
@@ -411,18 +416,34 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
             f"| {div.pairwise_ab:.2f} | {div.colourfulness_std:.2f} "
             f"| {div.colourfulness_range:.2f} | {rmse:.2f} |"
         )
-        if config == CVAE:
-            for out, i in zip(samples_first, range(2), strict=True):
-                lightness, _ = rgb_to_lightness_chroma(rgb[i : i + 1], "yuv")
-                grey = lightness_chroma_to_rgb(lightness, torch.zeros_like(rgb[:1, :2]), "yuv")
-                grid_rows.append([grey[0], *out[:6], rgb[i]])
+        for out, i in zip(samples_first, shown, strict=True):
+            lightness, _ = rgb_to_lightness_chroma(rgb[i : i + 1], "yuv")
+            grey = lightness_chroma_to_rgb(lightness, torch.zeros_like(rgb[:1, :2]), "yuv")
+            grid_rows.append([grey[0], *out[:6], rgb[i]])
     grid_png(grid_rows, args.out / "seed001_diversity.png")
+    reading = []
+    for name in dict.fromkeys(d["model"] for d in report["diversity"]):
+        rows = sorted((d for d in report["diversity"] if d["model"] == name), key=lambda d: d["W"])
+        top = max(rows, key=lambda d: d["pairwise_ab"])
+        values = [d["pairwise_ab"] for d in rows]
+        over = ", ".join(f"{d['W']:g}" for d in rows)
+        if all(a >= b for a, b in itertools.pairwise(values)):
+            trend = f"falls as W grows over {over}, as the seed reports."
+        elif all(a <= b for a, b in itertools.pairwise(values)):
+            trend = f"grows with W over {over}, against the seed's observation."
+        else:
+            trend = f"is not monotonic in W over {over}."
+        reading.append(
+            f"- `{name}`: most diverse at W = {top['W']:g} (pairwise ab distance "
+            f"{top['pairwise_ab']:.2f}); diversity {trend}"
+        )
     return [
         "## 4. Diversity vs. reconstruction weight W (seed section 5.4.3, figure 5.6)",
         "",
         f"`cvae` (latent 1024) and `cvae-conv` trained on the `{cls}` class as in section 2 "
         f"({args.epochs} epochs) with loss W * MSE + KL for each W. For each of "
-        f"{len(rgb)} test crops, {args.samples} samples drawn from the conditional "
+        f"{len(rgb)} test crops (evenly spaced over the class's test photos), "
+        f"{args.samples} samples drawn from the conditional "
         "encoder (generator seed 0): *pairwise ab distance* is the mean Euclidean "
         "distance in the CIE ab plane between two samples of the same image, per pixel, "
         "over all pairs (0 = all samples identical); the colourfulness std and range are "
@@ -433,10 +454,12 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
         "",
         *table,
         "",
+        *reading,
+        "",
         "![diversity](seed001_diversity.png)",
         "",
-        "Rows (`cvae`, W from the table top down, two test crops each): grey input | six "
-        "samples | truth.",
+        "Rows (the models and W of the table, top down, two test crops each): grey input | "
+        "six samples | truth.",
         "",
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,8 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
     pairs = list(root_of.items())
     if args.output is None:
         # Writing next to the inputs: do not colourise earlier outputs again.
-        pairs = [(f, r) for f, r in pairs if not f.stem.endswith(args.suffix)]
+        earlier = re.compile(re.escape(args.suffix) + r"(_\d+)?$")
+        pairs = [(f, r) for f, r in pairs if not earlier.search(f.stem)]
     if not pairs and not missing:
         print("tinct: no image files among the inputs", file=sys.stderr)
         return 2
@@ -43,6 +45,10 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
             saturation=args.saturation,
             precision=args.precision,
         )
+        if args.samples is not None or args.seed is not None:
+            pipeline.check_sampling()
+        if args.samples is not None and args.samples < 1:
+            raise ValueError(f"--samples must be >= 1, got {args.samples}")
     except (FileNotFoundError, ValueError, KeyError) as err:
         print(f"tinct: {err}", file=sys.stderr)
         return 2
@@ -60,9 +66,13 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
         quality=args.quality,
         workers=args.workers,
         progress=not args.quiet,
+        samples=args.samples,
+        seed=args.seed,
     )
     if not args.quiet:
-        print(f"colourised {len(result.written)} image(s)")
+        images = len({src for src, _ in result.written})
+        files = f" ({len(result.written)} files)" if len(result.written) != images else ""
+        print(f"colourised {images} image(s){files}")
         for src, dest in result.written if args.verbose else []:
             print(f"  {src} -> {dest}")
     problems = missing + [f"{path}: {reason}" for path, reason in result.skipped]
@@ -403,8 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
         aliases=["colorize", "colourize"],
         help="colourise image files, folders or globs",
         description="Colourise images. Outputs go next to each input as <name>_colour.<ext>, "
-        "or into --output (mirroring sub-folders). Unreadable files are skipped and listed; "
-        "the exit status is 1 if any input was skipped.",
+        "or into --output (mirroring sub-folders). With --samples N (models that can sample, "
+        "e.g. a CVAE) each input gets N different colourisations, <name>_colour_1.<ext> ... "
+        "<name>_colour_N.<ext> (<name>_1.<ext> ... in --output), each at the input's size. "
+        "Unreadable files are skipped and listed; the exit status is 1 if any input was "
+        "skipped.",
     )
     p.add_argument(
         "inputs",
@@ -460,6 +473,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers", type=int, default=1, help="decoding worker processes (0: decode inline)"
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="write N different colourisations per input (models that can sample, e.g. cvae)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="random seed of the samples: the same seed gives the same colourisations",
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import torch
@@ -149,11 +150,8 @@ class ColourisePipeline:
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
-    @torch.inference_mode()
-    def predict_chroma(self, image: Tensor | np.ndarray) -> Tensor:
-        """Chroma ``(2, h, w)`` in colour-space units at model resolution for an RGB
-        uint8 image (``(H, W, 3)`` array or ``(3, H, W)`` tensor)."""
-        rgb = as_hwc_uint8(image)
+    def _model_lightness(self, rgb: np.ndarray) -> Tensor:
+        """Lightness ``(1, 1, h, w)`` at model resolution of an ``(H, W, 3)`` uint8 image."""
         height, width = rgb.shape[:2]
         space = self.model.space
         h, w = model_resolution(
@@ -167,9 +165,60 @@ class ColourisePipeline:
             lightness, _ = rgb_to_lightness_chroma(small_rgb, space)
         if self.channels_last:
             lightness = lightness.contiguous(memory_format=torch.channels_last)
-        output = self.model(lightness).float()
-        chroma = self.model.decode(output, temperature=self.temperature)
+        return lightness
+
+    @torch.inference_mode()
+    def predict_chroma(
+        self, image: Tensor | np.ndarray, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Chroma ``(2, h, w)`` in colour-space units at model resolution for an RGB
+        uint8 image (``(H, W, 3)`` array or ``(3, H, W)`` tensor). ``generator``: draw
+        the colourisation of a model that samples (:attr:`Colouriser.supports_sampling`)
+        reproducibly; models that cannot sample refuse it."""
+        lightness = self._model_lightness(as_hwc_uint8(image))
+        if generator is None:
+            output = self.model(lightness)
+        else:
+            output = self.model.sample(lightness, generator=generator)
+        chroma = self.model.decode(output.float(), temperature=self.temperature)
         return chroma[0] * self.saturation
+
+    def check_sampling(self) -> None:
+        """Raise ``ValueError`` naming the model unless it can draw several colourisations."""
+        if not self.model.supports_sampling:
+            name = self.model.registry_name or type(self.model).__name__
+            raise ValueError(
+                f"model {name!r} gives one deterministic colourisation per image; samples "
+                "and seed need a model that can sample (e.g. one trained from "
+                "configs/cvae.yaml or configs/cvae-conv.yaml)"
+            )
+
+    @torch.inference_mode()
+    def sample_chroma(
+        self, image: Tensor | np.ndarray, samples: int, *, seed: int | None = None
+    ) -> Tensor:
+        """``samples`` colourisations' chroma ``(samples, 2, h, w)`` at model resolution,
+        drawn in one batch from a generator seeded with ``seed`` (random when ``None``):
+        the same seed gives the same samples."""
+        self.check_sampling()
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
+        generator = torch.Generator()
+        generator.manual_seed(int(seed) if seed is not None else int(torch.seed()))
+        lightness = self._model_lightness(as_hwc_uint8(image))
+        batch = lightness.expand(samples, *lightness.shape[1:])
+        output = self.model.sample(batch, generator=generator).float()
+        return self.model.decode(output, temperature=self.temperature) * self.saturation
+
+    def samples(
+        self, image: Tensor | np.ndarray, samples: int, *, seed: int | None = None
+    ) -> list[Tensor]:
+        """``samples`` different colourisations of one image (models that can sample), each
+        a ``(3, H, W)`` uint8 tensor of the input's full resolution; reproducible with
+        ``seed``."""
+        rgb = as_hwc_uint8(image)
+        chroma = self.sample_chroma(rgb, samples, seed=seed)
+        return [torch.from_numpy(self.recombine(rgb, c)).permute(2, 0, 1) for c in chroma]
 
     @torch.inference_mode()
     def recombine(self, image: Tensor | np.ndarray, chroma: Tensor) -> np.ndarray:
@@ -280,6 +329,11 @@ def output_path(
     return out_dir / relative.with_suffix(f".{extension}")
 
 
+def sample_path(dest: Path, index: int) -> Path:
+    """Where sample ``index`` (from 1) of the output ``dest`` goes: ``<stem>_<index><ext>``."""
+    return dest.with_name(f"{dest.stem}_{index}{dest.suffix}")
+
+
 def colourise_files(
     files: Sequence[Path],
     pipeline: ColourisePipeline,
@@ -291,14 +345,26 @@ def colourise_files(
     quality: int = 95,
     workers: int = 1,
     progress: bool = True,
+    samples: int | None = None,
+    seed: int | None = None,
 ) -> BatchResult:
     """Colourise many files; unreadable ones are skipped and reported, never fatal.
 
     ``roots[i]`` is the folder ``files[i]`` was found in (its sub-folders are
     mirrored inside ``out_dir``), or ``None``.
+
+    ``samples``: with a model that can sample, write that many colourisations of each
+    input, ``<name>_1.<ext>`` ... ``<name>_N.<ext>`` (after the suffix when writing next
+    to the inputs: ``photo_colour_1.jpg``), each at the input's resolution; ``seed``
+    makes them reproducible (every file's samples are drawn from a generator seeded with
+    it). Either with a model that cannot sample raises ``ValueError`` before any work.
     """
     if roots is not None and len(roots) != len(files):
         raise ValueError(f"got {len(roots)} roots for {len(files)} files")
+    if samples is not None or seed is not None:
+        pipeline.check_sampling()
+        if samples is not None and samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
     root_of = dict(zip(files, roots, strict=True)) if roots is not None else {}
     result = BatchResult()
     bar = tqdm(total=len(files), desc="colourising", unit="img", disable=not progress)
@@ -310,13 +376,48 @@ def colourise_files(
         else:
             dest = output_path(path, out_dir, root_of.get(path), suffix, ext)
             try:
-                write_image(dest, pipeline(image), quality=quality)
-                result.written.append((path, dest))
+                if samples is None and seed is None:
+                    write_image(dest, pipeline(image), quality=quality)
+                    result.written.append((path, dest))
+                else:
+                    outputs = pipeline.samples(image, samples or 1, seed=seed)
+                    for i, colour in enumerate(outputs, start=1):
+                        target = dest if samples is None else sample_path(dest, i)
+                        write_image(target, colour, quality=quality)
+                        result.written.append((path, target))
             except (OSError, ValueError) as err:
                 result.skipped.append((path, f"could not write {dest}: {err}"))
         bar.update(1)
     bar.close()
     return result
+
+
+@overload
+def colourise(
+    image: str | os.PathLike[str] | Tensor | np.ndarray,
+    *,
+    model: str | Colouriser = ...,
+    size: int | None = ...,
+    temperature: float | None = ...,
+    saturation: float = ...,
+    precision: str = ...,
+    samples: None = ...,
+    seed: int | None = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def colourise(
+    image: str | os.PathLike[str] | Tensor | np.ndarray,
+    *,
+    model: str | Colouriser = ...,
+    size: int | None = ...,
+    temperature: float | None = ...,
+    saturation: float = ...,
+    precision: str = ...,
+    samples: int,
+    seed: int | None = ...,
+) -> list[np.ndarray]: ...
 
 
 def colourise(
@@ -327,11 +428,18 @@ def colourise(
     temperature: float | None = None,
     saturation: float = 1.0,
     precision: str = "auto",
-) -> np.ndarray:
+    samples: int | None = None,
+    seed: int | None = None,
+) -> np.ndarray | list[np.ndarray]:
     """Colourise one image (a path, an ``(H, W, 3)`` uint8 array or a ``(3, H, W)`` tensor).
 
     Returns an ``(H, W, 3)`` uint8 array of the input's size. ``model`` is a
     bundled model name, a model file / checkpoint path, or a loaded model.
+
+    ``samples=N`` (models that can sample, e.g. a CVAE) returns a list of ``N``
+    different colourisations, each of the input's size; ``seed`` makes the draw
+    reproducible (with ``samples=None`` it fixes the one colourisation returned).
+    Models that cannot sample raise ``ValueError`` for either.
     """
     colouriser = load_model(model) if isinstance(model, (str, os.PathLike)) else model
     pipeline = ColourisePipeline(
@@ -339,7 +447,10 @@ def colourise(
     )
     if isinstance(image, (str, os.PathLike)):
         image = read_image_numpy(image)
-    return pipeline(image).permute(1, 2, 0).numpy()
+    if samples is None and seed is None:
+        return pipeline(image).permute(1, 2, 0).numpy()
+    outputs = [o.permute(1, 2, 0).numpy() for o in pipeline.samples(image, samples or 1, seed=seed)]
+    return outputs if samples is not None else outputs[0]
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:

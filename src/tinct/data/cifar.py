@@ -40,6 +40,8 @@ __all__ = [
     "CIFAR100",
     "CIFAR100_RESOURCE",
     "load_cifar_pickle",
+    "random_crops_32",
+    "write_cifar10_format",
 ]
 
 log = logging.getLogger(__name__)
@@ -336,3 +338,101 @@ class CIFAR100(_CIFAR):
 
     def _label_key(self) -> str:
         return f"{self.label_type}_labels"
+
+
+def write_cifar10_format(
+    folder: str | os.PathLike[str],
+    splits: dict[str, tuple[np.ndarray, np.ndarray]],
+    classes: Sequence[str],
+) -> Path:
+    """Write images in CIFAR-10's on-disk format, readable by :class:`CIFAR10`.
+
+    ``splits`` maps ``"train"`` and ``"test"`` to ``(images (N, 32, 32, 3) uint8,
+    labels (N,))``; the training images are spread over the five ``data_batch_*``
+    files, the test images go to ``test_batch``, the class names to ``batches.meta``.
+    Returns ``folder`` (pass it, or its parent, as the dataset root).
+    """
+    from tinct.io import atomic_path
+
+    missing = {"train", "test"} - set(splits)
+    if missing:
+        raise ValueError(f"splits needs 'train' and 'test', missing {sorted(missing)}")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def dump(name: str, payload: dict[str, Any]) -> None:
+        with atomic_path(out / name) as tmp, tmp.open("wb") as fh:
+            pickle.dump(payload, fh, protocol=2)
+
+    checked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for split, (images, labels) in splits.items():
+        images = np.asarray(images)
+        labels = np.asarray(labels, dtype=np.int64)
+        if images.dtype != np.uint8 or images.shape[1:] != (_SIDE, _SIDE, 3):
+            raise ValueError(
+                f"{split} images must be (N, 32, 32, 3) uint8, got {images.shape} {images.dtype}"
+            )
+        if labels.shape != (len(images),) or (
+            labels.size and (labels.min() < 0 or labels.max() >= len(classes))
+        ):
+            raise ValueError(f"{split} labels must be (N,) integers in 0..{len(classes) - 1}")
+        checked[split] = (images, labels)
+    dump(
+        "batches.meta",
+        {"num_cases_per_batch": 0, "label_names": list(classes), "num_vis": _ROW},
+    )
+    train_images, train_labels = checked["train"]
+    parts = np.array_split(np.arange(len(train_images)), 5)
+    batches = [(f"data_batch_{i + 1}", idx) for i, idx in enumerate(parts)]
+    test_images, test_labels = checked["test"]
+    for name, images, labels in [
+        *((n, train_images[i], train_labels[i]) for n, i in batches),
+        ("test_batch", test_images, test_labels),
+    ]:
+        rows = np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), _ROW))
+        dump(
+            name,
+            {
+                "batch_label": name,
+                "labels": [int(v) for v in labels],
+                "data": rows,
+                "filenames": [f"{classes[v]}_{i:06d}.png" for i, v in enumerate(labels)],
+            },
+        )
+    return out
+
+
+def random_crops_32(
+    dataset: ColourDataset,
+    crops_per_image: int,
+    *,
+    scale: tuple[float, float] = (0.3, 1.0),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``crops_per_image`` random square crops of every raw item of a labelled dataset,
+    each ``scale`` x the short side, area-resized to 32x32: ``(images, labels)`` for
+    :func:`write_cifar10_format` (how tinct builds an offline stand-in for CIFAR-10
+    from labelled photos)."""
+    from PIL import Image
+
+    if crops_per_image < 1:
+        raise ValueError(f"crops_per_image must be >= 1, got {crops_per_image}")
+    rng = np.random.default_rng(seed)
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    for index in range(len(dataset)):
+        item = dataset.load(index)
+        if item.label is None:
+            raise ValueError(f"item {index} of {dataset!r} has no class label")
+        h, w = item.rgb.shape[:2]
+        short = min(h, w)
+        for _ in range(crops_per_image):
+            side = max(1, round(short * rng.uniform(*scale)))
+            top = int(rng.integers(0, h - side + 1))
+            left = int(rng.integers(0, w - side + 1))
+            crop = Image.fromarray(
+                np.ascontiguousarray(item.rgb[top : top + side, left : left + side])
+            )
+            images.append(np.asarray(crop.resize((_SIDE, _SIDE), Image.Resampling.BOX)))
+            labels.append(int(item.label))
+    return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)

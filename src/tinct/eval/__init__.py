@@ -6,6 +6,8 @@ functions; feature metrics (:mod:`tinct.eval.features`) use the offline
 EfficientNet-Lite0. :mod:`tinct.eval.runner` evaluates models on a dataset,
 :mod:`tinct.eval.report` writes tables and plots, :mod:`tinct.eval.benchmark` adds speed
 and memory, and :mod:`tinct.eval.results` keeps ``docs/results/`` and the README table.
+:mod:`tinct.eval.diversity` measures how different several samples of one image are
+(the CVAE); :mod:`tinct.eval.shapes` whether a model learnt Shape Set's shape -> colour.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from tinct.eval.cost import (
     peak_rss_growth,
     peak_rss_mib,
     train_seconds_from_logs,
+)
+from tinct.eval.diversity import (
+    SampleDiversity,
+    mean_diversity,
+    pairwise_ab_distance,
+    sample_diversity,
 )
 from tinct.eval.features import (
     FD_LITE_NAME,
@@ -47,6 +55,7 @@ from tinct.eval.metrics import (
     rmse_rgb,
     ssim,
 )
+from tinct.eval.shapes import ShapeColourStats, shape_colour_assignment
 
 __all__ = [
     "AB_HIST_EDGES",
@@ -58,6 +67,8 @@ __all__ = [
     "InceptionFeatures",
     "LatencyStats",
     "LiteClassifier",
+    "SampleDiversity",
+    "ShapeColourStats",
     "ab_error_auc",
     "ab_grid_bins",
     "ab_histogram",
@@ -71,12 +82,16 @@ __all__ = [
     "frechet_distance",
     "histogram_divergences",
     "load_inception_features",
+    "mean_diversity",
     "measure_latency",
+    "pairwise_ab_distance",
     "peak_rss_growth",
     "peak_rss_mib",
     "psnr",
     "rmse_ab",
     "rmse_rgb",
+    "sample_diversity",
+    "shape_colour_assignment",
     "ssim",
     "top1_agreement",
     "train_seconds_from_logs",

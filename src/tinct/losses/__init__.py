@@ -10,6 +10,7 @@ from tinct.losses.classification import (
     multinomial_cross_entropy,
     rebalancing_pixel_weights,
 )
+from tinct.losses.kl import gaussian_kl, latent_kl
 from tinct.losses.regression import REGRESSION_LOSSES, regression_loss
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "ClassificationLossKind",
     "classification_loss",
     "classification_target",
+    "gaussian_kl",
+    "latent_kl",
     "multinomial_cross_entropy",
     "rebalancing_pixel_weights",
     "regression_loss",

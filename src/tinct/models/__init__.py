@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.classification import ClassificationColouriser, ZhangColouriser
+from tinct.models.cvae import ConditionalVAE
 from tinct.models.gan import GANColouriser
 from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, save_model
 from tinct.models.registry import create_model, list_models, model_entry, register_model
@@ -12,6 +13,7 @@ __all__ = [
     "BUNDLED",
     "ClassificationColouriser",
     "Colouriser",
+    "ConditionalVAE",
     "GANColouriser",
     "ModelOutput",
     "ZhangColouriser",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from tinct.color import denormalize_chroma, normalize_lightness
@@ -51,6 +52,8 @@ class Colouriser(nn.Module):
     input_size: int = 256
     input_multiple: int = 32
     supports_temperature: ClassVar[bool] = False
+    #: Whether :meth:`sample` draws different colourisations of one input (the CVAE).
+    supports_sampling: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,6 +73,15 @@ class Colouriser(nn.Module):
         """Fold batch norms into convolutions (same outputs, faster); the model can no
         longer be trained afterwards. The pipeline applies it to a copy of the model."""
         fuse_sequential_conv_bn(self)
+
+    def sample(self, lightness: Tensor, *, generator: torch.Generator | None = None) -> ModelOutput:
+        """One random colourisation per item, drawn with ``generator`` (models with
+        ``supports_sampling``; the others raise ``ValueError``)."""
+        name = self.registry_name or type(self).__name__
+        raise ValueError(
+            f"model {name!r} is deterministic and cannot draw several colourisations; "
+            "use a model that can sample (cvae, cvae-conv)"
+        )
 
     def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
         """Raw output -> chroma ``(B, 2, h, w)`` in colour-space units."""

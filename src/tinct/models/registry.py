@@ -69,4 +69,4 @@ def create_model(name: str, **kwargs: Any) -> Colouriser:
 
 def _import_families() -> None:
     # Importing a family module runs its @register_model decorators.
-    from tinct.models import classification, gan, regression  # noqa: F401
+    from tinct.models import classification, cvae, gan, regression  # noqa: F401

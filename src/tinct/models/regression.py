@@ -123,3 +123,56 @@ class EfficientUNetColouriser(Colouriser):
     def encoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of the pretrained encoder (trained with a lower learning rate)."""
         return list(self.encoder.parameters())
+
+
+@register_model("yuv-cnn")
+class YuvCNN(Colouriser):
+    """Seed 001's YUV regression CNN: UV from Y, ReLU, tanh output, dropout (section 4.1).
+
+    The layer plan of the seed's final CNN (the base of its CGAN generator, seed 001
+    figure 4.9b, about 233k parameters): 3x3 convolutions with 8 -> 16 -> 32 -> 128
+    filters, the last three with stride 2, then nearest-neighbour upsampling back to
+    the input size through 128 -> 32 -> 16 -> 2 filters. Hidden layers use ReLU, the
+    output tanh (normalised UV in [-1, 1]); dropout (seed: 0.2) follows every hidden
+    layer after the first. Padding is "same", so any multiple of 8 works (the seed
+    used 32x32 with one "valid" convolution). Trained with MSE (``loss.name: l2``).
+
+    Args:
+        dropout: dropout probability after the hidden layers (seed 001 section 4.1.4).
+        width: multiplies every layer's filter count (1 = the seed's).
+        space: colour space of the lightness/chroma pair (the seed's is "yuv").
+    """
+
+    input_size = 32
+    input_multiple = 8
+
+    def __init__(self, *, dropout: float = 0.2, width: float = 1.0, space: str = "yuv") -> None:
+        super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if width <= 0:
+            raise ValueError(f"width must be positive, got {width}")
+        self.space = space
+        c8, c16, c32, c128 = (max(1, round(c * width)) for c in (8, 16, 32, 128))
+
+        def conv(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU(inplace=True)]
+
+        def drop() -> list[nn.Module]:
+            return [nn.Dropout(dropout)] if dropout > 0 else []
+
+        up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.net = nn.Sequential(
+            *conv(1, c8),
+            *conv(c8, c16, 2), *drop(),
+            *conv(c16, c32, 2), *drop(),
+            *conv(c32, c128, 2), *drop(),
+            up, *conv(c128, c128), *drop(),
+            nn.Upsample(scale_factor=2, mode="nearest"), *conv(c128, c32), *drop(),
+            *conv(c32, c16), *drop(),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(c16, 2, 3, padding=1),
+        )  # fmt: skip
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        return ModelOutput(chroma_norm=torch.tanh(self.net(self.normalize_input(lightness))))

@@ -58,6 +58,13 @@ DEFAULTS: dict[str, Any] = {
         "smooth_sigma": None,
         "prior": None,
         "prior_batches": 100,
+        # cvae family (seed 001 eq. 4.5): loss = reconstruction_weight * MSE + KL; a lower
+        # weight gives more diverse samples (seed figure 5.6).
+        "reconstruction_weight": 1.0,
+        # Keras-style weight penalties added to the loss (seed 001 section 4.1.4, figures
+        # 4.5/4.6): l1 * sum|w| and l2 * sum w^2 over the convolution/dense weights.
+        "weight_l1": 0.0,
+        "weight_l2": 0.0,
     },
     # Adversarial training, for models of the `gan` family (tinct.train.adversarial): one
     # discriminator step then one generator step per batch. `objective`: bce, lsgan, hinge
@@ -79,6 +86,8 @@ DEFAULTS: dict[str, Any] = {
         "weight_decay": 1.0e-4,
         "betas": [0.9, 0.999],
         "encoder_lr_mult": 1.0,
+        # sgd and rmsprop only (seed 001 figure 4.3b); null: 0.9 for sgd, 0 for rmsprop.
+        "momentum": None,
     },
     "schedule": {"name": "cosine", "warmup_steps": 100},
     "trainer": {
@@ -118,7 +127,7 @@ def load_yaml(text: str) -> Any:
 
 
 SCHEDULES = ("cosine", "constant")
-OPTIMISERS = ("adamw", "adam", "sgd")
+OPTIMISERS = ("adamw", "adam", "sgd", "rmsprop")
 
 
 class ConfigError(ValueError):

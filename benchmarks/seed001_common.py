@@ -1,0 +1,128 @@
+"""Shared helpers of the seed 001 scripts (seed001_studies.py, seed001_eval.py).
+
+Builds the offline CIFAR-format data sets the runs read, runs ``tinct train`` configs
+with overrides (a finished run with the same resolved config is reused, so an
+interrupted script resumes) and reads the CSV logs back.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinct.data.cifar import random_crops_32, write_cifar10_format
+from tinct.data.registry import open_dataset
+from tinct.data.shapes import SHAPES, render_shapes
+from tinct.models import load_metadata
+from tinct.train import resolve_config, train
+from tinct.train.config import dump_config, load_yaml
+
+#: Crops of each corpus photo in the CIFAR-format stand-in.
+CORPUS_CROPS = 16
+
+
+def build_corpus_cifar(work: Path, corpus: Path, crops: int = CORPUS_CROPS) -> Path:
+    """The labelled photo corpus as a CIFAR-10-format folder: ``crops`` random 32x32
+    crops of each train photo (train batches) and of each test photo (test batch),
+    10 source categories as classes. Written once under ``work``."""
+    folder = work / "cifar-corpus" / "cifar-10-batches-py"
+    if (folder / "test_batch").is_file():
+        return folder.parent
+    splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    classes: list[str] = []
+    for split in ("train", "test"):
+        dataset = open_dataset("corpus-labelled", corpus, split)
+        classes = list(dataset.classes)
+        splits[split] = random_crops_32(dataset, crops, seed=1 if split == "train" else 2)
+    write_cifar10_format(folder, splits, classes)
+    return folder.parent
+
+
+def build_shapes_cifar(work: Path, n_train: int = 5000, n_test: int = 500) -> Path:
+    """Shape Set rendered at 32x32 in CIFAR-10 format (classes circle/square/triangle,
+    the dominant shape), from the train (seed 0) and test (seed 2) splits of
+    ``tinct.data.registry.SHAPE_SPLITS``. Written once under ``work``."""
+    folder = work / "cifar-shapes" / "cifar-10-batches-py"
+    if (folder / "test_batch").is_file():
+        return folder.parent
+    splits = {}
+    for split, seed, n in (("train", 0, n_train), ("test", 2, n_test)):
+        items = [render_shapes((seed, i), 32) for i in range(n)]
+        images = np.stack([rgb for rgb, _, _ in items])
+        labels = np.array([label for _, _, label in items], dtype=np.int64)
+        splits[split] = (images, labels)
+    write_cifar10_format(folder, splits, SHAPES)
+    return folder.parent
+
+
+@dataclass
+class Run:
+    """A finished training run: its folder, exported model, resolved config and logs."""
+
+    out_dir: Path
+    model: Path
+    config: dict[str, Any]
+    metrics: dict[str, list[tuple[int, float]]]
+    train_seconds: float
+    steps: int
+
+
+def read_metrics(out_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """``{column: [(step, value), ...]}`` from a run's Lightning CSV log."""
+    series: dict[str, list[tuple[int, float]]] = {}
+    with (out_dir / "logs" / "version_0" / "metrics.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            for key, value in row.items():
+                if key in ("step", "epoch") or value in ("", None):
+                    continue
+                series.setdefault(key, []).append((int(row["step"]), float(value)))
+    return series
+
+
+def run_config(config_file: Path, overrides: list[str], out_dir: Path) -> Run:
+    """Train ``config_file`` with ``overrides`` into ``out_dir`` (reused when a finished
+    run with the same resolved config is there)."""
+    config = resolve_config(config_file, [*overrides, f"output_dir={out_dir}"])
+    done = out_dir / "run.json"
+    same = (out_dir / "config.yaml").is_file() and load_yaml(
+        (out_dir / "config.yaml").read_text()
+    ) == config
+    if not (done.is_file() and same):
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        meta = load_metadata(train(config, progress=False))
+        done.write_text(
+            json.dumps(
+                {"train_seconds": meta.get("train_seconds"), "steps": meta.get("global_step")}
+            )
+        )
+        dump_config(config, out_dir / "config.yaml")
+    info = json.loads(done.read_text())
+    return Run(
+        out_dir=out_dir,
+        model=out_dir / "model.pt",
+        config=config,
+        metrics=read_metrics(out_dir),
+        train_seconds=float(info["train_seconds"] or math.nan),
+        steps=int(info["steps"] or 0),
+    )
+
+
+def last(series: list[tuple[int, float]]) -> float:
+    """The last value of a logged series (NaN when empty)."""
+    return series[-1][1] if series else math.nan
+
+
+def fmt_seconds(seconds: float) -> str:
+    """``73.2`` -> ``"1 min 13 s"`` (the seed's tables give minutes and seconds)."""
+    if not math.isfinite(seconds):
+        return "n/a"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

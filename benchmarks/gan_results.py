@@ -1,8 +1,8 @@
 """Re-measure the GAN tables of seeds 000 and 004 at this machine's scale -> docs/results/gans.md.
 
-Trains nothing: it evaluates the models that ``tinct train configs/gan/<name>.yaml`` wrote
-to ``runs/gan-<name>/model.pt`` (see the configs for the budget: 64 px corpus crops,
-batch 8, 400 steps; cgan-yuv: Shape Set 32 px) and writes
+Trains nothing: it evaluates the generators that ``tinct train configs/gan/<name>.yaml``
+checkpointed in ``runs/gan-<name>/checkpoints/`` at the config's step budget (64 px corpus
+crops, batch 8, 200 steps; cgan-yuv: Shape Set 32 px, 500 steps) and writes
 
 - ``docs/results/gans.md``: seed 000 table 4.1 (RMSE RGB, mean Delta E Lab, G + D
   parameters, train time) and seed 004 table 3 (JS and KL divergences of the log-scale a
@@ -29,6 +29,7 @@ from tinct.eval.report import write_report
 from tinct.eval.runner import STATE_FILE, EvalConfig, evaluate, model_specs
 from tinct.models import create_model, load_metadata
 from tinct.models.gan import GANColouriser
+from tinct.train import resolve_config
 from tinct.train.callbacks import read_metrics
 
 # Seed 000 table 4.1: RMSE (RGB), dE Lab, total parameters, train time (s, 5 STL-10 epochs).
@@ -49,11 +50,27 @@ SEED004 = {
 LOSS_SERIES = ("train/d_loss", "train/g_loss_adversarial", "train/g_loss_l1")
 
 
+CONFIGS = Path(__file__).parents[1] / "configs" / "gan"
+
+
 def _run(runs: Path, name: str) -> Path:
-    path = runs / f"gan-{name}" / "model.pt"
+    """The checkpoint of ``runs/gan-<name>`` at the step budget of ``configs/gan/<name>.yaml``
+    (a longer run of the same config is evaluated where the budget ends: with a constant
+    learning rate its first N steps are the N-step run)."""
+    steps = int(resolve_config(CONFIGS / f"{name}.yaml")["trainer"]["max_steps"])
+    path = runs / f"gan-{name}" / "checkpoints" / f"step{steps:07d}.ckpt"
     if not path.is_file():
         sys.exit(f"missing {path}: train it with `tinct train configs/gan/{name}.yaml`")
     return path
+
+
+def _run_info(runs: Path, name: str) -> dict[str, Any]:
+    """Steps and wall-clock training seconds up to the evaluated checkpoint."""
+    path = _run(runs, name)
+    steps = int(load_metadata(path)["global_step"])
+    times = read_metrics(runs / f"gan-{name}" / "logs" / "version_0" / "metrics.csv")
+    seconds = [v for s, v in times.get("train_time_s", []) if s <= steps]
+    return {"steps": steps, "seconds": max(seconds) if seconds else float("nan")}
 
 
 def _total_parameters(model_file: Path) -> tuple[int, int]:
@@ -89,9 +106,11 @@ def _loss_figure(runs: Path, names: list[str], path: Path) -> None:
     fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(4 * ((len(names) + 1) // 2), 6))
     for ax, name in zip(axes.flat, names, strict=False):
         metrics = read_metrics(runs / f"gan-{name}" / "logs" / "version_0" / "metrics.csv")
+        last = _run_info(runs, name)["steps"]
         for key in LOSS_SERIES:
-            if key in metrics:
-                steps, values = zip(*metrics[key], strict=True)
+            points = [(s, v) for s, v in metrics.get(key, []) if s <= last]
+            if points:
+                steps, values = zip(*points, strict=True)
                 label = key.removeprefix("train/")
                 ax.plot(steps, values, label=label, lw=1)
         ax.set_yscale("log")
@@ -165,7 +184,7 @@ def main() -> None:
 
 def _steps(runs: Path, names: dict[str, Any]) -> str:
     """The training steps of the runs of one table ("400", or "300-400" if they differ)."""
-    steps = sorted({int(load_metadata(_run(runs, n)).get("global_step", 0)) for n in names})
+    steps = sorted({_run_info(runs, n)["steps"] for n in names})
     return str(steps[0]) if len(steps) == 1 else f"{steps[0]}-{steps[-1]}"
 
 
@@ -177,9 +196,6 @@ def _markdown(
     runs: Path, args: argparse.Namespace, command: str, s41: dict[str, Any],
     s3: dict[str, Any], syuv: dict[str, Any], sb: dict[str, Any], best: str, bundle: bool,
 ) -> list[str]:  # fmt: skip
-    def meta(name: str) -> dict[str, Any]:
-        return load_metadata(_run(runs, name))
-
     lines = [
         "# Adversarial colourisation: the seeds' GAN tables re-measured",
         "",
@@ -205,9 +221,8 @@ def _markdown(
     for name, (label, rmse, de, params, secs) in SEED000.items():
         s = s41[name]
         g, d = _total_parameters(_run(runs, name))
-        m = meta(name)
-        t = float(m.get("train_seconds", float("nan")))
-        steps = int(m.get("global_step", 0)) or 1
+        info = _run_info(runs, name)
+        t, steps = float(info["seconds"]), max(1, int(info["steps"]))
         lines.append(
             f"| {label} | {s['rmse_rgb']:.2f} | {s['cie76']:.2f} | {s['ciede2000']:.2f} | "
             f"{g + d:,} | {_fmt_time(t)} | {t / steps:.2f} | {rmse} | {de} | {params:,} | "
@@ -273,12 +288,12 @@ def _markdown(
             f"| {name} | {s['psnr']:.2f} | {s['ciede2000']:.2f} | {s['colourfulness']:.1f} | "
             f"{s['colourfulness_ratio']:.2f} |"
         )
-    yuv_meta = meta("cgan-yuv")
+    yuv = _run_info(runs, "cgan-yuv")
     lines += [
         "",
         f"Trained only adversarially (BCE; seed 001 section 4.2.3) for "
-        f"{yuv_meta.get('global_step')} steps of batch 64 on the Shape Set train split "
-        f"(32x32), {_fmt_time(float(yuv_meta.get('train_seconds', 0)))}; evaluated on "
+        f"{yuv['steps']} steps of batch 64 on the Shape Set train split "
+        f"(32x32), {_fmt_time(float(yuv['seconds']))}; evaluated on "
         f"{args.shapes_images} images of its test split (seeded subset). Report: "
         "[cgan-yuv-shapes](gans/cgan-yuv-shapes/results.md).",
         "",

@@ -322,7 +322,10 @@ def timing_section(args: argparse.Namespace, runs: dict[str, Run]) -> list[str]:
             f"| {fmt(last(val), 4)} |"
         )
     if not any("gan" in name for name in runs):
-        table.append("| CGAN | see issue 6 | | | | | |")
+        table.append(
+            "| CGAN | not run on this class (`configs/gan/cgan-yuv.yaml`; its Shape Set run "
+            "is in [gans.md](gans.md)) | | | | | |"
+        )
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4))
     for ax, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
         for key, style in (("train/loss", "--"), ("val/loss", "o-")):

@@ -334,13 +334,15 @@ def colourise_files(
     suffix: str = "_colour",
     ext: str | None = None,
     quality: int = 95,
+    subsampling: str = "4:2:0",
     workers: int = 1,
     progress: bool = True,
 ) -> BatchResult:
     """Colourise many files; unreadable ones are skipped and reported, never fatal.
 
     ``roots[i]`` is the folder ``files[i]`` was found in (its sub-folders are
-    mirrored inside ``out_dir``), or ``None``.
+    mirrored inside ``out_dir``), or ``None``. ``quality`` and ``subsampling`` are
+    :func:`tinct.io.write_image`'s.
     """
     if roots is not None and len(roots) != len(files):
         raise ValueError(f"got {len(roots)} roots for {len(files)} files")
@@ -355,7 +357,7 @@ def colourise_files(
         else:
             dest = output_path(path, out_dir, root_of.get(path), suffix, ext)
             try:
-                write_image(dest, pipeline(image), quality=quality)
+                write_image(dest, pipeline(image), quality=quality, subsampling=subsampling)
                 result.written.append((path, dest))
             except (OSError, ValueError) as err:
                 result.skipped.append((path, f"could not write {dest}: {err}"))

@@ -3,14 +3,18 @@
 Prints, for each network, measured in the same run on the same CPU:
 
 - median latency of the network alone at 256x256 (fp32; channels_last; bf16 autocast),
-- median end-to-end time for a 1024x1024 JPEG (decode -> colourise -> encode JPEG),
+- median end-to-end time for a 1024x1024 JPEG (decode -> colourise -> encode JPEG, with
+  the default options of ``tinct.io.write_image``), at the default precision and at fp32,
+  and the median of each of the three steps; the two networks take turns, run by run, so
+  that other processes on the machine slow both alike,
 - images/s over a folder (default: the corpus test split, else scikit-image's samples),
 - peak RSS of a fresh process colourising a 12000x8000 JPEG (decode -> colourise -> encode).
 
-The reference is the network of Zhang et al. 2016 ("ECCV16"): seed 002 section 4.1,
-table 1, with Zhang's released channel widths (conv7 512, conv8 256: the widths that give
-the seed's 32,235,385 parameters), random weights, 313-bin output at 1/4 resolution decoded
-by annealed mean (T = 0.38). Speed does not depend on the weights.
+The reference is the network of Zhang et al. 2016 ("ECCV16"), the registered ``zhang-full``
+model (``tinct.models.classification``: seed 002 section 4.1, table 1, with Zhang's released
+channel widths, conv7 512 and conv8 256, the widths that give the seed's 32,235,385
+parameters), random weights, 313-bin output at 1/4 resolution decoded by annealed mean
+(T = 0.38). Speed does not depend on the weights.
 
 Usage: python benchmarks/bench_inference.py [--threads N] [--repeats N] [--folder DIR]
                                             [--skip-big] [--json OUT]
@@ -30,66 +34,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
-from torch import Tensor, nn
+from torch import Tensor
 
 from tinct.io import iter_image_files, read_image_numpy, write_image
-from tinct.models import Colouriser, ModelOutput, load_model
+from tinct.models import Colouriser, create_model, load_model
 from tinct.pipeline import ColourisePipeline, colourise_files, native_bf16
 
 REPO = Path(__file__).resolve().parents[1]
-BINS_FILE = REPO.parent / "shared" / "data" / "zhang_ab_gamut_313.txt"
-
-
-class ECCV16Shaped(Colouriser):
-    """Zhang et al. 2016's colourisation network (layer table of seed 002), for timing."""
-
-    supports_temperature = True
-
-    def __init__(self) -> None:
-        super().__init__()
-
-        def block(
-            cin: int, cout: int, n: int, *, stride: int = 1, dilation: int = 1
-        ) -> list[nn.Module]:
-            layers: list[nn.Module] = []
-            for i in range(n):
-                s = stride if i == n - 1 else 1
-                conv = nn.Conv2d(cin if i == 0 else cout, cout, 3, s, dilation, dilation=dilation)
-                layers += [conv, nn.ReLU(inplace=True)]
-            return [*layers, nn.BatchNorm2d(cout)]
-
-        self.net = nn.Sequential(
-            *block(1, 64, 2, stride=2),
-            *block(64, 128, 2, stride=2),
-            *block(128, 256, 3, stride=2),
-            *block(256, 512, 3),
-            *block(512, 512, 3, dilation=2),
-            *block(512, 512, 3, dilation=2),
-            *block(512, 512, 3),
-            nn.ConvTranspose2d(512, 256, 4, 2, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, 1, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, 3, 1, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 313, 1),
-        )
-        if BINS_FILE.is_file():
-            bins = torch.tensor(np.loadtxt(BINS_FILE), dtype=torch.float32)
-        else:  # the shape is what matters for timing
-            bins = torch.randn(313, 2) * 40
-        self.register_buffer("bins", bins)
-
-    def forward(self, lightness: Tensor) -> ModelOutput:
-        return ModelOutput(extras={"logits": self.net(self.to_compute_dtype(lightness / 50 - 1))})
-
-    def decode(self, output: ModelOutput, *, temperature: float | None = None) -> Tensor:
-        t = 0.38 if temperature is None else temperature
-        probs = torch.softmax(output.extras["logits"].float() / t, dim=1)
-        return torch.einsum("bqhw,qc->bchw", probs, self.bins.float())
+REFERENCE = "zhang-full"  # the ECCV16 network
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
@@ -128,24 +82,44 @@ def model_latency(model: Colouriser, repeats: int) -> dict[str, float]:
     return out
 
 
-def end_to_end(pipeline: ColourisePipeline, jpeg: Path, out: Path, repeats: int) -> float:
-    def run() -> None:
-        write_image(out, pipeline(read_image_numpy(jpeg)), quality=90)
+STEPS = ("decode", "colourise", "encode")
 
-    return median_time(run, repeats)
+
+def end_to_end(
+    pipelines: dict[str, ColourisePipeline], jpeg: Path, out: Path, repeats: int, warmup: int = 2
+) -> dict[str, list[dict[str, float]]]:
+    """Seconds of decode -> colourise -> encode and of each step, ``repeats`` times per
+    pipeline, the pipelines taking turns (so a change in the machine's load hits all)."""
+    times: dict[str, list[dict[str, float]]] = {name: [] for name in pipelines}
+    for i in range(warmup + repeats):
+        for name, pipeline in pipelines.items():
+            t0 = time.perf_counter()
+            image = read_image_numpy(jpeg)
+            t1 = time.perf_counter()
+            colour = pipeline(image)
+            t2 = time.perf_counter()
+            write_image(out, colour, quality=90)
+            t3 = time.perf_counter()
+            if i >= warmup:
+                run = dict(zip(STEPS, (t1 - t0, t2 - t1, t3 - t2), strict=True))
+                times[name].append({"total": t3 - t0, **run})
+    return times
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 BIG_SCRIPT = """
 import resource, sys, time
 import torch
-sys.path.insert(0, {bench_dir!r})
 torch.set_num_threads({threads})
 from tinct.io import read_image_numpy, write_image
 from tinct.pipeline import ColourisePipeline
 which, src, dst = sys.argv[1:4]
-if which == "eccv16":
-    from bench_inference import ECCV16Shaped
-    model = ECCV16Shaped().eval()
+if which == "zhang-full":
+    from tinct.models import create_model
+    model = create_model(which).eval()
 else:
     from tinct.models import load_model
     model = load_model(which)
@@ -158,7 +132,7 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 
 def big_image_run(which: str, src: Path, dst: Path, threads: int) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of a fresh process colourising ``src``."""
-    code = BIG_SCRIPT.format(bench_dir=str(Path(__file__).parent), threads=threads)
+    code = BIG_SCRIPT.format(threads=threads)
     proc = subprocess.run(
         [sys.executable, "-c", code, which, str(src), str(dst)],
         capture_output=True,
@@ -213,58 +187,84 @@ def main() -> None:
 
     nets: dict[str, Colouriser] = {
         "tinct " + args.model: load_model(args.model),
-        "ECCV16-shaped": ECCV16Shaped().eval(),
+        f"ECCV16 ({REFERENCE})": create_model(REFERENCE).eval(),
     }
     files = iter_image_files([args.folder]) if args.folder else default_folder()
     machine = platform.processor() or platform.machine()
     bf16 = "native bf16" if native_bf16() else "no native bf16"
     print(f"# {machine}, torch {torch.__version__}, {args.threads} threads, {bf16}")
     print("# pipeline: default options (precision auto, channels_last)")
-    results: dict[str, dict[str, object]] = {}
-    e2e: dict[str, float] = {}
+    results: dict[str, dict[str, object]] = {name: {} for name in nets}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         jpeg_1024, jpeg_big = make_inputs(tmp)
+        pipelines = {name: ColourisePipeline(model) for name, model in nets.items()}
+        fp32 = {name: ColourisePipeline(model, precision="fp32") for name, model in nets.items()}
+        default = f"{next(iter(pipelines.values())).precision} (default)"
+        turns = f"median of {args.repeats}, the networks taking turns"
+        print(f"\n## end to end 1024x1024 JPEG ({turns})")
+        e2e = end_to_end(pipelines, jpeg_1024, tmp / "out.jpg", args.repeats)
+        e2e_fp32 = end_to_end(fp32, jpeg_1024, tmp / "out.jpg", args.repeats)
+        for name in nets:
+            row = medians(e2e[name])
+            total_fp32 = medians(e2e_fp32[name])["total"]
+            print(f"{name + ', ' + default:<48}{row['total'] * 1000:8.1f} ms")
+            parts = ", ".join(f"{k} {row[k] * 1000:.1f}" for k in STEPS)
+            print(f"{'  of which (medians, ms)':<32}{parts:>32}")
+            print(f"{name + ', fp32':<48}{total_fp32 * 1000:8.1f} ms")
+            results[name].update(
+                {
+                    "e2e_1024_jpeg_s": row["total"],
+                    "e2e_1024_jpeg_steps_s": {k: row[k] for k in STEPS},
+                    "e2e_1024_jpeg_fp32_s": total_fp32,
+                    "precision": pipelines[name].precision,
+                }
+            )
+        ours, ref = list(nets)
+        per_turn = sorted(r["total"] / o["total"] for o, r in zip(e2e[ours], e2e[ref], strict=True))
+        ratio = medians(e2e[ref])["total"] / medians(e2e[ours])["total"]
+        ratio_fp32 = medians(e2e_fp32[ref])["total"] / medians(e2e_fp32[ours])["total"]
+
         for name, model in nets.items():
             params = sum(p.numel() for p in model.parameters())
             print(f"\n## {name} ({params / 1e6:.2f} M parameters)")
             latency = model_latency(model, args.repeats)
             for mode, secs in latency.items():
                 print(f"{'model only 256x256, ' + mode:<48}{secs * 1000:8.1f} ms")
-            e2e_fp32 = end_to_end(
-                ColourisePipeline(model, precision="fp32"), jpeg_1024, tmp / "out.jpg", args.repeats
-            )
-            print(f"{'end to end 1024x1024 JPEG, fp32':<48}{e2e_fp32 * 1000:8.1f} ms")
-            pipeline = ColourisePipeline(model)
-            e2e[name] = end_to_end(pipeline, jpeg_1024, tmp / "out.jpg", args.repeats)
-            label = f"end to end 1024x1024 JPEG, {pipeline.precision} (default)"
-            print(f"{label:<48}{e2e[name] * 1000:8.1f} ms")
             start = time.perf_counter()
-            result = colourise_files(files, pipeline, out_dir=tmp / "folder_out", progress=False)
+            result = colourise_files(
+                files, pipelines[name], out_dir=tmp / "folder_out", progress=False
+            )
             rate = len(result.written) / (time.perf_counter() - start)
             label = f"folder ({len(result.written)} images)"
             print(f"{label:<48}{rate:8.2f} images/s")
-            row: dict[str, object] = {
-                "params": params,
-                "model_256_s": latency,
-                "e2e_1024_jpeg_s": e2e[name],
-                "e2e_1024_jpeg_fp32_s": e2e_fp32,
-                "precision": pipeline.precision,
-                "folder_images": len(result.written),
-                "folder_images_per_s": rate,
-            }
+            results[name].update(
+                {
+                    "params": params,
+                    "model_256_s": latency,
+                    "folder_images": len(result.written),
+                    "folder_images_per_s": rate,
+                }
+            )
             if not args.skip_big:
-                which = args.model if name.startswith("tinct") else "eccv16"
+                which = args.model if name.startswith("tinct") else REFERENCE
                 secs, rss = big_image_run(which, jpeg_big, tmp / "big_out.jpg", args.threads)
                 print(f"{'12000x8000 JPEG, fresh process':<48}{secs:8.1f} s, peak RSS {rss:.0f} MB")
-                row["big_12000x8000_s"] = secs
-                row["big_12000x8000_peak_rss_mb"] = rss
-            results[name] = row
-    ours, ref = list(e2e)
-    ratio = e2e[ref] / e2e[ours]
-    print(f"\nend-to-end 1024x1024 speed-up of {ours} over {ref}: {ratio:.1f}x")
+                results[name]["big_12000x8000_s"] = secs
+                results[name]["big_12000x8000_peak_rss_mb"] = rss
+    print(
+        f"\nend-to-end 1024x1024 speed-up of {ours} over {ref}: {ratio:.1f}x "
+        f"({default}; turn by turn {per_turn[0]:.1f}x to {per_turn[-1]:.1f}x), "
+        f"{ratio_fp32:.1f}x at fp32"
+    )
     if args.json:
-        summary = {"threads": args.threads, "results": results, "speedup_e2e_1024": ratio}
+        summary = {
+            "threads": args.threads,
+            "results": results,
+            "speedup_e2e_1024": ratio,
+            "speedup_e2e_1024_per_turn_range": [per_turn[0], per_turn[-1]],
+            "speedup_e2e_1024_fp32": ratio_fp32,
+        }
         args.json.write_text(json.dumps(summary, indent=2))
 
 

@@ -89,6 +89,19 @@ def test_colourise_folder_with_a_corrupt_file(
     assert not (out / "corrupt.png").exists()
 
 
+def test_colourise_jpeg_subsampling_option(tmp_path: Path) -> None:
+    from PIL import JpegImagePlugin
+
+    src = tmp_path / "astronaut.jpg"
+    Image.open(SAMPLES / "astronaut.png").convert("L").save(src)
+    for option, code in ((None, 2), ("4:4:4", 0)):
+        out = tmp_path / f"out{code}"
+        extra = [] if option is None else ["--jpeg-subsampling", option]
+        assert main(["colourise", str(src), "-o", str(out), "-q", *extra]) == 0
+        with Image.open(out / "astronaut.jpg") as im:
+            assert im.size == (512, 512) and JpegImagePlugin.get_sampling(im) == code
+
+
 def test_colourise_glob_and_missing_input(
     photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -92,3 +92,24 @@ def test_opencv_lightness_and_back_against_scikit_image() -> None:
         lab_lightness_u8(rgb8[..., :2])
     with pytest.raises(ValueError, match="do not match"):
         lab_to_rgb_u8(ref[:10, :, 0].astype(np.float32), ab)
+
+
+def test_opencv_lab_to_rgb_writes_into_out() -> None:
+    import numpy as np
+
+    from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+
+    rng = np.random.default_rng(5)
+    rgb8 = rng.integers(0, 256, size=(12, 9, 3), dtype=np.uint8)
+    lightness = lab_lightness_u8(rgb8)
+    ab = rng.normal(0, 30, size=(12, 9, 2)).astype(np.float32)
+    expected = lab_to_rgb_u8(lightness, ab)
+    image = np.full((20, 9, 3), 7, dtype=np.uint8)
+    band = image[4:16]
+    result = lab_to_rgb_u8(lightness, ab, out=band)
+    assert np.shares_memory(result, image) and np.array_equal(image[4:16], expected)
+    assert (image[:4] == 7).all() and (image[16:] == 7).all()
+    with pytest.raises(ValueError, match="out must be"):
+        lab_to_rgb_u8(lightness, ab, out=image[:11])
+    with pytest.raises(ValueError, match="out must be"):
+        lab_to_rgb_u8(lightness, ab, out=np.zeros((12, 18, 3), np.uint8)[:, ::2])

@@ -472,6 +472,33 @@ def test_write_jpeg_approximately(tmp_path: Path) -> None:
         assert np.abs(out.astype(int) - a).mean() < 2
 
 
+def test_write_jpeg_chroma_subsampling(tmp_path: Path) -> None:
+    from PIL import JpegImagePlugin
+
+    a = _rgb(48, 64)
+    # Pillow's codes: 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0 (the default, as libjpeg's).
+    expected = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+    for subsampling, code in expected.items():
+        path = write_image(tmp_path / f"{code}.jpg", a, quality=90, subsampling=subsampling)
+        with Image.open(path) as im:
+            assert JpegImagePlugin.get_sampling(im) == code
+    with Image.open(write_image(tmp_path / "default.jpg", a)) as im:
+        assert JpegImagePlugin.get_sampling(im) == 2
+    # 4:4:4 keeps sharp chroma edges that 4:2:0 blurs.
+    stripes = np.zeros((32, 32, 3), np.uint8)
+    stripes[:, ::2] = (255, 0, 0)
+    stripes[:, 1::2] = (0, 0, 255)
+    errors = {}
+    for subsampling in ("4:4:4", "4:2:0"):
+        path = write_image(tmp_path / "s.jpg", stripes, quality=95, subsampling=subsampling)
+        errors[subsampling] = np.abs(read_image_numpy(path).astype(int) - stripes).mean()
+    assert errors["4:4:4"] < 10 < errors["4:2:0"]
+    # Other formats ignore it; unknown values are refused.
+    _check(read_image_numpy(write_image(tmp_path / "a.png", a, subsampling="4:4:4")), a)
+    with pytest.raises(ValueError, match="subsampling"):
+        write_image(tmp_path / "b.jpg", a, subsampling="4:1:1")
+
+
 def test_write_grey(tmp_path: Path) -> None:
     g = np.arange(30, dtype=np.uint8).reshape(5, 6) * 8
     images: list[torch.Tensor | np.ndarray] = [torch.from_numpy(g)[None], torch.from_numpy(g), g]

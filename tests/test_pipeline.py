@@ -65,6 +65,44 @@ def test_strips_equal_whole_image_recombination(
     assert diff.max() <= 1
 
 
+def test_strips_on_several_threads_equal_one_thread(
+    tiny: ColourisePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rgb = synthetic_photo(97, 41, seed=6)
+    chroma = torch.randn(2, 11, 7, generator=torch.Generator().manual_seed(1)) * 20
+    monkeypatch.setattr(pipeline_mod, "STRIP_PIXELS", 5 * 41)  # 20 strips
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = tiny.recombine(rgb, chroma)
+        torch.set_num_threads(3)
+        three = tiny.recombine(rgb, chroma)
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(one, three)
+    up = F.interpolate(chroma[None], size=(97, 41), mode="bilinear", align_corners=False)[0]
+    lightness, _ = rgb_to_lightness_chroma(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)
+    expected = (lightness_chroma_to_rgb(lightness, up) * 255 + 0.5).clamp(0, 255).to(torch.uint8)
+    diff = (torch.from_numpy(three).permute(2, 0, 1).int() - expected.int()).abs()
+    assert diff.max() <= 1
+
+
+@pytest.mark.parametrize("space", ["yuv", "luv"])
+def test_other_colour_spaces_recombine_like_the_float_path(space: str) -> None:
+    torch.manual_seed(0)
+    pipe = ColourisePipeline(create_model("unet", base_channels=4, depth=2, space=space), size=64)
+    rgb = synthetic_photo(30, 23, seed=7)
+    lightness, chroma = rgb_to_lightness_chroma(
+        torch.from_numpy(rgb).permute(2, 0, 1).float() / 255, space
+    )
+    small = F.interpolate(chroma[None], size=(8, 6), mode="bilinear", align_corners=False)[0]
+    out = pipe.recombine(rgb, small)
+    up = F.interpolate(small[None], size=(30, 23), mode="bilinear", align_corners=False)[0]
+    expected = (lightness_chroma_to_rgb(lightness, up, space) * 255 + 0.5).clamp(0, 255)
+    diff = (torch.from_numpy(out).permute(2, 0, 1).int() - expected.to(torch.uint8).int()).abs()
+    assert out.shape == (30, 23, 3) and diff.max() <= 1
+
+
 def test_saturation_zero_gives_grey(tiny: ColourisePipeline) -> None:
     grey = ColourisePipeline(tiny.model, size=64, saturation=0.0)
     out = grey(synthetic_photo(40, 40, seed=2)).int()

@@ -64,6 +64,7 @@ def _cmd_colourise(args: argparse.Namespace) -> int:
         suffix=args.suffix,
         ext=args.format,
         quality=args.quality,
+        subsampling=args.jpeg_subsampling,
         workers=args.workers,
         progress=not args.quiet,
         samples=args.samples,
@@ -465,6 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--quality", type=int, default=95, help="JPEG/WebP quality (default: %(default)s)"
+    )
+    p.add_argument(
+        "--jpeg-subsampling",
+        choices=["4:2:0", "4:2:2", "4:4:4"],
+        default="4:2:0",
+        help="JPEG chroma subsampling; 4:4:4 keeps full-resolution chroma in larger, "
+        "slower-to-write files (default: %(default)s)",
     )
     p.add_argument(
         "--suffix",

@@ -14,14 +14,15 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -94,13 +95,48 @@ def resize_uint8(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return out
 
 
-def _row_interpolation(out_rows: int, in_rows: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Source rows and weights of bilinear resizing (align_corners=False) along one axis."""
-    src = (torch.arange(out_rows, dtype=torch.float64) + 0.5) * (in_rows / out_rows) - 0.5
-    src = src.clamp(min=0)
-    lo = src.floor().long().clamp(max=in_rows - 1)
-    hi = (lo + 1).clamp(max=in_rows - 1)
-    return lo, hi, (src - lo).float()
+def _row_interpolation(out_rows: int, in_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source rows ``lo``, ``hi`` and the float32 weight of ``hi`` of bilinear resizing
+    (align_corners=False, as ``F.interpolate`` and ``cv2.resize``) along one axis."""
+    src = (np.arange(out_rows, dtype=np.float64) + 0.5) * (in_rows / out_rows) - 0.5
+    src = np.maximum(src, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.intp), in_rows - 1)
+    hi = np.minimum(lo + 1, in_rows - 1)
+    return lo, hi, (src - lo).astype(np.float32)
+
+
+_POOL: tuple[ThreadPoolExecutor, int] | None = None  # (pool, its number of threads)
+_POOL_LOCK = threading.Lock()
+
+
+def _reset_pool() -> None:  # a forked child has the pool object but not its threads
+    global _POOL
+    _POOL = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pool)
+
+
+def _strip_pool(threads: int) -> ThreadPoolExecutor:
+    """The shared thread pool of the strip-wise steps, with ``threads`` workers."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[1] != threads:
+            # The old pool's idle threads end once it is garbage-collected.
+            _POOL = (ThreadPoolExecutor(threads, thread_name_prefix="tinct-strips"), threads)
+        return _POOL[0]
+
+
+def _for_each_strip(fn: Callable[[int], object], starts: Sequence[int], threads: int) -> None:
+    """``fn(start)`` for every strip; on ``threads`` threads when there is more than one
+    strip (NumPy and OpenCV release the GIL, so strips run truly in parallel)."""
+    if threads <= 1 or len(starts) <= 1:
+        for start in starts:
+            fn(start)
+        return
+    for _ in _strip_pool(threads).map(fn, starts):
+        pass
 
 
 @dataclass
@@ -224,32 +260,41 @@ class ColourisePipeline:
     def recombine(self, image: Tensor | np.ndarray, chroma: Tensor) -> np.ndarray:
         """Full-resolution lightness of ``image`` + ``chroma`` ``(2, h, w)`` upsampled to
         it -> RGB uint8 ``(H, W, 3)``."""
+        import cv2
+
         rgb = as_hwc_uint8(image)
         height, width = rgb.shape[:2]
         space = self.model.space
         # Bilinear resizing is separable: resize the width once (small), then each
         # strip's rows by hand, which equals F.interpolate on the whole image.
-        chroma_w = F.interpolate(
-            chroma[None], size=(chroma.shape[-2], width), mode="bilinear", align_corners=False
-        )[0]
-        chroma_w = chroma_w.permute(1, 2, 0).contiguous()  # (h, W, 2)
-        lo, hi, frac = _row_interpolation(height, chroma.shape[-2])
+        small = chroma.detach().float().permute(1, 2, 0).contiguous().numpy()  # (h, w, 2)
+        chroma_w: np.ndarray = cv2.resize(
+            small, (width, small.shape[0]), interpolation=cv2.INTER_LINEAR
+        ).reshape(small.shape[0], width, 2)
+        lo, hi, frac = _row_interpolation(height, small.shape[0])
         out = np.empty((height, width, 3), dtype=np.uint8)
         strip_rows = max(1, STRIP_PIXELS // width)
-        for top in range(0, height, strip_rows):
+
+        def strip(top: int) -> None:
             rows = slice(top, min(height, top + strip_rows))
-            t = frac[rows].view(-1, 1, 1)
-            strip_chroma = torch.lerp(
-                chroma_w.index_select(0, lo[rows]), chroma_w.index_select(0, hi[rows]), t
-            )
-            if space == "lab":  # one vectorised OpenCV pass per step
-                out[rows] = lab_to_rgb_u8(lab_lightness_u8(rgb[rows]), strip_chroma.numpy())
-                continue
+            strip_chroma = chroma_w[lo[rows]]
+            upper = chroma_w[hi[rows]]
+            upper -= strip_chroma
+            upper *= frac[rows, None, None]
+            strip_chroma += upper
+            if space == "lab":  # one vectorised OpenCV pass per step, written in place
+                lab_to_rgb_u8(lab_lightness_u8(rgb[rows]), strip_chroma, out=out[rows])
+                return
             strip_rgb = torch.from_numpy(rgb[rows]).permute(2, 0, 1).float().div_(255.0)
             strip_l, _ = rgb_to_lightness_chroma(strip_rgb, space)
-            colour = lightness_chroma_to_rgb(strip_l, strip_chroma.permute(2, 0, 1), space)
+            ab = torch.from_numpy(strip_chroma).permute(2, 0, 1)
+            colour = lightness_chroma_to_rgb(strip_l, ab, space)
             colour8 = colour.mul_(255.0).add_(0.5).clamp_(0, 255).to(torch.uint8)
             out[rows] = colour8.permute(1, 2, 0).numpy()
+
+        # The Lab path is NumPy and OpenCV only: strips run on the threads torch uses.
+        threads = torch.get_num_threads() if space == "lab" else 1
+        _for_each_strip(strip, range(0, height, strip_rows), threads)
         return out
 
     def __call__(self, image: Tensor | np.ndarray) -> Tensor:
@@ -343,6 +388,7 @@ def colourise_files(
     suffix: str = "_colour",
     ext: str | None = None,
     quality: int = 95,
+    subsampling: str = "4:2:0",
     workers: int = 1,
     progress: bool = True,
     samples: int | None = None,
@@ -351,7 +397,8 @@ def colourise_files(
     """Colourise many files; unreadable ones are skipped and reported, never fatal.
 
     ``roots[i]`` is the folder ``files[i]`` was found in (its sub-folders are
-    mirrored inside ``out_dir``), or ``None``.
+    mirrored inside ``out_dir``), or ``None``. ``quality`` and ``subsampling`` are
+    :func:`tinct.io.write_image`'s.
 
     ``samples``: with a model that can sample, write that many colourisations of each
     input, ``<name>_1.<ext>`` ... ``<name>_N.<ext>`` (after the suffix when writing next
@@ -377,13 +424,13 @@ def colourise_files(
             dest = output_path(path, out_dir, root_of.get(path), suffix, ext)
             try:
                 if samples is None and seed is None:
-                    write_image(dest, pipeline(image), quality=quality)
+                    write_image(dest, pipeline(image), quality=quality, subsampling=subsampling)
                     result.written.append((path, dest))
                 else:
                     outputs = pipeline.samples(image, samples or 1, seed=seed)
                     for i, colour in enumerate(outputs, start=1):
                         target = dest if samples is None else sample_path(dest, i)
-                        write_image(target, colour, quality=quality)
+                        write_image(target, colour, quality=quality, subsampling=subsampling)
                         result.written.append((path, target))
             except (OSError, ValueError) as err:
                 result.skipped.append((path, f"could not write {dest}: {err}"))

@@ -52,9 +52,15 @@ def lab_lightness_u8(rgb: np.ndarray) -> np.ndarray:
     return lightness
 
 
-def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+def lab_to_rgb_u8(
+    lightness: np.ndarray, ab: np.ndarray, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """8-bit sRGB ``(H, W, 3)`` of L* ``(H, W)`` and a*b* ``(H, W, 2)`` (float32);
-    out-of-gamut values are clipped per channel."""
+    out-of-gamut values are clipped per channel.
+
+    ``out``: a C-contiguous uint8 ``(H, W, 3)`` array (e.g. a band of rows of a larger
+    image) to write the result into instead of a new array; it is returned.
+    """
     import cv2
 
     if lightness.ndim != 2:
@@ -62,8 +68,15 @@ def lab_to_rgb_u8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     _check(ab, 2, np.float32, "ab")
     if ab.shape[:2] != lightness.shape:
         raise ValueError(f"lightness {lightness.shape} and ab {ab.shape} do not match")
+    if out is not None:
+        _check(out, 3, np.uint8, "out")
+        if out.shape[:2] != lightness.shape or not out.flags.c_contiguous:
+            raise ValueError(
+                f"out must be a C-contiguous array of shape {(*lightness.shape, 3)}, "
+                f"got {out.shape}"
+            )
     lab = cv2.merge([lightness.astype(np.float32, copy=False), ab[..., 0], ab[..., 1]])
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB, dst=lab)  # in place: one float array
     np.clip(rgb, 0.0, 1.0, out=rgb)
-    out: np.ndarray = cv2.convertScaleAbs(rgb, alpha=255.0)
-    return out
+    result: np.ndarray = cv2.convertScaleAbs(rgb, dst=out, alpha=255.0)
+    return result

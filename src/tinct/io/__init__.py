@@ -14,6 +14,7 @@ from __future__ import annotations
 from tinct.io.files import IMAGE_EXTENSIONS, atomic_path, iter_image_files, write_text_atomic
 from tinct.io.image import (
     DEFAULT_MAX_PIXELS,
+    JPEG_SUBSAMPLINGS,
     WRITE_FORMATS,
     ImageReadError,
     read_image,
@@ -24,6 +25,7 @@ from tinct.io.image import (
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "JPEG_SUBSAMPLINGS",
     "WRITE_FORMATS",
     "ImageReadError",
     "atomic_path",

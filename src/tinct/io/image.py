@@ -38,6 +38,7 @@ from PIL import Image, UnidentifiedImageError, features
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "JPEG_SUBSAMPLINGS",
     "WRITE_FORMATS",
     "ImageReadError",
     "read_image",
@@ -60,6 +61,9 @@ WRITE_FORMATS: Final[dict[str, str]] = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
 }
+
+#: Chroma subsampling choices of JPEG files written by :func:`write_image`.
+JPEG_SUBSAMPLINGS: Final[tuple[str, ...]] = ("4:2:0", "4:2:2", "4:4:4")
 
 _ORIENTATION_TAG: Final[int] = 0x0112  # EXIF Orientation
 
@@ -463,10 +467,9 @@ def _to_pil(image: torch.Tensor | np.ndarray) -> Image.Image:
     return Image.fromarray(array, mode="RGB" if array.ndim == 3 else "L")
 
 
-def _save_options(fmt: str, quality: int) -> dict[str, Any]:
+def _save_options(fmt: str, quality: int, subsampling: str) -> dict[str, Any]:
     if fmt == "JPEG":
-        # 4:4:4 chroma: colour detail is the point of a colourised image.
-        return {"quality": quality, "subsampling": 0}
+        return {"quality": quality, "subsampling": subsampling}
     if fmt == "WEBP":
         if quality == 100:
             return {"lossless": True, "quality": 100, "method": 4}
@@ -492,7 +495,11 @@ def _open_temp(directory: Path, name: str) -> tuple[Path, int]:
 
 
 def write_image(
-    path: str | os.PathLike[str], image: torch.Tensor | np.ndarray, *, quality: int = 95
+    path: str | os.PathLike[str],
+    image: torch.Tensor | np.ndarray,
+    *,
+    quality: int = 95,
+    subsampling: str = "4:2:0",
 ) -> Path:
     """Write an 8-bit image file atomically.
 
@@ -503,8 +510,16 @@ def write_image(
         image: ``torch.uint8`` tensor ``(3, H, W)`` RGB or ``(1, H, W)``/``(H, W)``
             grey (any device), or ``np.uint8`` array ``(H, W, 3)`` RGB or
             ``(H, W, 1)``/``(H, W)`` grey; values ``[0, 255]``.
-        quality: 1..100, for JPEG (written with 4:4:4 chroma) and WebP (lossy
-            below 100, **lossless** at 100).  Ignored by PNG, TIFF and BMP.
+        quality: 1..100, for JPEG and WebP (lossy below 100, **lossless** at
+            100).  Ignored by PNG, TIFF and BMP.
+        subsampling: chroma subsampling of JPEG files, one of
+            :data:`JPEG_SUBSAMPLINGS`.  The default ``"4:2:0"`` (chroma at half
+            the width and height) is also Pillow's and libjpeg's default; it
+            encodes about 1.6x faster than ``"4:4:4"`` and the files are 15-20 %
+            smaller.  A colouriser's chroma is predicted at a quarter of the
+            resolution and upsampled, so little is lost: on the pipeline's outputs
+            4:2:0 adds 0.1-0.3 to the mean CIEDE2000 error of quality 90-95
+            (docs/benchmarks.md).  Ignored by other formats.
 
     Returns:
         ``Path(path)``.
@@ -515,7 +530,8 @@ def write_image(
     existing file at ``path`` is left untouched.
 
     Raises:
-        ValueError: unknown suffix, wrong dtype or shape, or quality out of range.
+        ValueError: unknown suffix, wrong dtype or shape, quality out of range or
+            unknown subsampling.
         TypeError: ``image`` is neither a tensor nor an array.
         OSError: the file cannot be written.
     """
@@ -529,8 +545,12 @@ def write_image(
         )
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise ValueError(f"quality must be an integer in 1..100, got {quality!r}")
+    if subsampling not in JPEG_SUBSAMPLINGS:
+        raise ValueError(
+            f"subsampling must be one of {', '.join(JPEG_SUBSAMPLINGS)}, got {subsampling!r}"
+        )
     pil_image = _to_pil(image)
-    options = _save_options(fmt, quality)
+    options = _save_options(fmt, quality, subsampling)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     temp, fd = _open_temp(target.parent, target.name)

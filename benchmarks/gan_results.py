@@ -210,7 +210,9 @@ def _markdown(
         "000: 5 epochs of 100,000 STL-10 images at 96 px, batch 128; seed 004: 23 epochs of 50,000 "
         "ImageNet images at 256 px), so the numbers below compare the methods at a very "
         f"early stage of training; they are evaluated on the 38 corpus test photos at "
-        f"{args.size}x{args.size}, the training scale.",
+        f"{args.size}x{args.size}, the training scale. Runs that went on past the budget are "
+        "evaluated at their checkpoint at the budget; with a constant learning rate that is "
+        "the budget-length run.",
         "",
         "## Seed 000 table 4.1: the efficient GAN and its ablations",
         "",

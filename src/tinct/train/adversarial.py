@@ -47,8 +47,8 @@ from tinct.losses.adversarial import (
     mean_score,
 )
 from tinct.losses.perceptual import FeatureReconstructionLoss
-from tinct.models import GANColouriser, create_model
-from tinct.train.supervised import downsample_ab, make_optimizer, make_scheduler
+from tinct.models import GANColouriser
+from tinct.train.supervised import build_model, downsample_ab, make_optimizer, make_scheduler
 
 
 @dataclass
@@ -106,21 +106,14 @@ class AdversarialColourisation(L.LightningModule):
         self.automatic_optimization = False
         self.save_hyperparameters({"config": config})
         self.config = config
-        spec = config["model"]
-        model = create_model(spec["name"], **spec.get("kwargs", {}))
+        model = build_model(config)
         if not isinstance(model, GANColouriser):
             raise ValueError(
-                f"model {spec['name']!r} is not a GAN colouriser; adversarial training "
-                "needs a model of the 'gan' family"
+                f"model {config['model']['name']!r} is not a GAN colouriser; adversarial "
+                "training needs a model of the 'gan' family"
             )
         self.model = model
-        self.model.input_size = int(spec.get("input_size", self.model.input_size))
         self.space = config["data"]["space"]
-        if self.model.space != self.space:
-            raise ValueError(
-                f"model {spec['name']!r} works in {self.model.space!r} but data.space is "
-                f"{self.space!r}"
-            )
         gan = config["gan"]
         self.objective = str(gan["objective"])
         if self.objective not in OBJECTIVES:
@@ -173,7 +166,6 @@ class AdversarialColourisation(L.LightningModule):
         optimisers = self.optimizers()
         if self.discriminator is not None:
             opt_g, opt_d = cast(list[Any], optimisers)
-            self.discriminator.requires_grad_(True)
             d_real = self.discriminate(batch.l, real)
             d_fake = self.discriminate(batch.l, fake.detach())
             d_loss = discriminator_loss(self.objective, d_real, d_fake)

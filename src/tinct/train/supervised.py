@@ -30,6 +30,20 @@ def downsample_ab(ab: Tensor, size: tuple[int, int]) -> Tensor:
     return torch.nn.functional.interpolate(ab, size=size, mode="nearest")
 
 
+def build_model(config: dict[str, Any]) -> Colouriser:
+    """The model ``config["model"]`` names, with its inference ``input_size``; raises
+    ``ValueError`` when it works in another colour space than ``config["data"]["space"]``."""
+    spec = config["model"]
+    model = create_model(spec["name"], **spec.get("kwargs", {}))
+    model.input_size = int(spec.get("input_size", model.input_size))
+    space = config["data"]["space"]
+    if model.space != space:
+        raise ValueError(
+            f"model {spec['name']!r} works in {model.space!r} but data.space is {space!r}"
+        )
+    return model
+
+
 class SupervisedColourisation(L.LightningModule):
     """Trains ``config["model"]`` to predict chroma from lightness with ``config["loss"]``.
 
@@ -58,14 +72,8 @@ class SupervisedColourisation(L.LightningModule):
         self.save_hyperparameters({"config": config})
         self.config = config
         spec = config["model"]
-        self.model: Colouriser = create_model(spec["name"], **spec.get("kwargs", {}))
-        self.model.input_size = int(spec.get("input_size", self.model.input_size))
+        self.model: Colouriser = build_model(config)
         self.space = config["data"]["space"]
-        if self.model.space != self.space:
-            raise ValueError(
-                f"model {spec['name']!r} works in {self.model.space!r} but data.space is "
-                f"{self.space!r}"
-            )
         self.family = model_entry(spec["name"]).family
         loss_name = config["loss"]["name"]
         if self.family == "classification":

@@ -195,9 +195,9 @@ def test_rmsprop_and_momentum_are_accepted_and_checked() -> None:
 
 
 def test_cvae_with_another_reconstruction_loss_is_refused(tmp_path: Path) -> None:
-    from tinct.train.supervised import SupervisedColourisation
+    from tinct.train.module import ColourisationModule
 
     config = shapes_config(tmp_path / "run", "cvae")
     config["loss"]["name"] = "l1"
     with pytest.raises(ValueError, match=r"loss.name 'l1'.*'l2'"):
-        SupervisedColourisation(config)
+        ColourisationModule(config)

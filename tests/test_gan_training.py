@@ -21,8 +21,9 @@ from tinct.losses.perceptual import FeatureReconstructionLoss
 from tinct.models import GANColouriser, create_model, list_models, load_model, model_entry
 from tinct.nn import YUVDiscriminator, YUVGenerator
 from tinct.train import ConfigError, resolve_config, train
-from tinct.train.adversarial import GENERATOR_TERMS, AdversarialColourisation
 from tinct.train.callbacks import read_metrics
+from tinct.train.module import ColourisationModule, as_train_config, build_model
+from tinct.train.objectives import GENERATOR_TERMS, AdversarialObjective
 
 CONFIGS = Path(__file__).parents[1] / "configs" / "gan"
 
@@ -243,10 +244,10 @@ def fake_batches(n: int, size: int = 64) -> list[Sample]:
 
 def test_one_adversarial_step_changes_generator_and_discriminator(tmp_path: Path) -> None:
     config = gan_config(tmp_path, tmp_path / "out", "pix2pix")
-    module = AdversarialColourisation(config)
-    assert module.discriminator is not None
+    module = ColourisationModule(config)
+    assert module.objective.discriminator is not None
     g_before = [p.detach().clone() for p in module.model.parameters()]
-    d_before = [p.detach().clone() for p in module.discriminator.parameters()]
+    d_before = [p.detach().clone() for p in module.objective.discriminator.parameters()]
     loader = DataLoader(fake_batches(4), batch_size=4, collate_fn=collate_samples)
     trainer = L.Trainer(
         accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
@@ -255,7 +256,7 @@ def test_one_adversarial_step_changes_generator_and_discriminator(tmp_path: Path
     trainer.fit(module, train_dataloaders=loader)
     assert trainer.global_step == 1  # one D step + one G step count as one step
     g_after = list(module.model.parameters())
-    d_after = list(module.discriminator.parameters())
+    d_after = list(module.objective.discriminator.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))
     assert any(not torch.equal(a, b) for a, b in zip(d_before, d_after, strict=True))
     assert all(p.requires_grad for p in d_after)
@@ -264,19 +265,20 @@ def test_one_adversarial_step_changes_generator_and_discriminator(tmp_path: Path
 def test_gan_config_terms_replace_defaults_and_are_checked(tmp_path: Path) -> None:
     config = gan_config(tmp_path, tmp_path, "pix2pix", terms={"l1": 1.0})
     assert config["gan"]["terms"] == {"l1": 1.0}  # replaced, not merged with the default
-    module = AdversarialColourisation(config)
-    assert module.discriminator is None  # no adversarial term: nothing to train against
+    module = ColourisationModule(config)
+    assert module.objective.discriminator is None  # no adversarial term: nothing to train against
     with pytest.raises(ValueError, match=r"unknown \['l3'\]"):
-        AdversarialColourisation(gan_config(tmp_path, tmp_path, "pix2pix", terms={"l3": 1.0}))
+        ColourisationModule(gan_config(tmp_path, tmp_path, "pix2pix", terms={"l3": 1.0}))
     with pytest.raises(ValueError, match="every weight is 0"):
-        AdversarialColourisation(gan_config(tmp_path, tmp_path, "pix2pix", terms={"l1": 0}))
+        ColourisationModule(gan_config(tmp_path, tmp_path, "pix2pix", terms={"l1": 0}))
     with pytest.raises(ValueError, match="objective must be one of"):
-        AdversarialColourisation(gan_config(tmp_path, tmp_path, "pix2pix", objective="gan"))
+        ColourisationModule(gan_config(tmp_path, tmp_path, "pix2pix", objective="gan"))
     with pytest.raises(ConfigError, match=r"gan\.objectiv"):
         resolve_config({"gan": {"objectiv": "bce"}})
     config["model"] = {"name": "unet", "kwargs": {}, "input_size": 64}
+    cfg = as_train_config(config)
     with pytest.raises(ValueError, match="not a GAN colouriser"):
-        AdversarialColourisation(config)
+        AdversarialObjective(build_model(cfg), cfg)
     assert {"l1", "l2", "adversarial", "perceptual"} <= set(GENERATOR_TERMS)
 
 

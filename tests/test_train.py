@@ -176,7 +176,7 @@ def test_classification_training_with_the_prior_of_the_training_data(tmp_path: P
     prior = BinPrior.load(out / "prior.json")
     assert prior.num_pixels == 2 * 4 * 8 * 8  # 2 batches of 4 crops, 32 px at 1/4
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    weights = ckpt["state_dict"]["class_weights"]
+    weights = ckpt["state_dict"]["objective.class_weights"]
     p = prior.probabilities
     assert float((p * weights.double()).sum()) == pytest.approx(1.0, abs=1e-5)  # E_p[w] = 1
     assert weights.max() > 1.5 * weights.min()  # rare colours weigh more

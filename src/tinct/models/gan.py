@@ -5,7 +5,7 @@ The registered model *is* the generator: it predicts normalised chroma from ligh
 like any regression colouriser, so the pipeline, ``tinct evaluate`` and exported model
 files treat it the same way (a model file holds the generator only). Its discriminator
 is built on demand by :meth:`GANColouriser.build_discriminator` for training (see
-:mod:`tinct.train.adversarial`), with the layout the model's seed pairs it with.
+:mod:`tinct.train.objectives.adversarial`), with the layout the model's seed pairs it with.
 
 - ``pix2pix``: U-Net generator + 70x70 PatchGAN (Isola et al. 2017; seed 004 section
   4.1.2, seed 000 section 4.4.2).

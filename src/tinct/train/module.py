@@ -1,0 +1,94 @@
+"""The Lightning module of every training run: a model, its family's objective, and the
+config; the objective (:mod:`tinct.train.objectives`) decides what a step does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from torch import Tensor
+
+from tinct.data.sample import Sample
+from tinct.models import Colouriser, create_model, list_models, load_model
+from tinct.models.registry import model_entry
+from tinct.train.objectives import Objective, objective_for
+from tinct.train.sections import ConfigError, TrainConfig
+
+
+def as_train_config(config: Mapping[str, Any] | TrainConfig) -> TrainConfig:
+    """The typed view of a resolved config dict (a :class:`TrainConfig` is returned as is)."""
+    return config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+
+
+def build_model(config: TrainConfig) -> Colouriser:
+    """The model ``config.model`` names, with its inference ``input_size``, starting from
+    the weights of ``model.init_from`` when set. Raises ``ValueError`` when the model
+    works in another colour space than ``data.space`` or the start weights do not fit."""
+    spec = config.model
+    if spec.name not in list_models():
+        import difflib
+
+        close = difflib.get_close_matches(spec.name, list_models(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (tinct models lists them)"
+        raise ConfigError(f"model.name {spec.name!r} is not a registered architecture{hint}")
+    try:
+        model = create_model(spec.name, **spec.kwargs)
+    except TypeError as err:
+        raise ConfigError(f"model.kwargs do not fit {spec.name!r}: {err}") from None
+    model.input_size = spec.input_size
+    if model.space != config.data.space:
+        raise ValueError(
+            f"model {spec.name!r} works in {model.space!r} but data.space is {config.data.space!r}"
+        )
+    if spec.init_from:
+        _init_from(model, spec.init_from)
+    return model
+
+
+def _init_from(model: Colouriser, source: str) -> None:
+    """Copy the weights of a bundled model or model file into ``model`` (fine-tuning)."""
+    start = load_model(source)
+    if start.registry_name != model.registry_name:
+        raise ValueError(
+            f"model.init_from {source!r} is a {start.registry_name!r} model, but model.name "
+            f"is {model.registry_name!r}"
+        )
+    try:
+        model.load_state_dict(start.state_dict())
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise ValueError(
+            f"model.init_from {source!r} does not fit model.kwargs "
+            f"({first[1].strip() if len(first) > 1 else first[0]})"
+        ) from None
+
+
+class ColourisationModule(L.LightningModule):
+    """Trains ``config.model`` with the objective of its family (looked up in
+    :data:`tinct.train.objectives.OBJECTIVES`): regression, classification, cvae or
+    gan. The resolved config dict is saved as the ``config`` hyper-parameter, so a
+    checkpoint says how it was made."""
+
+    def __init__(self, config: Mapping[str, Any] | TrainConfig) -> None:
+        super().__init__()
+        cfg = as_train_config(config)
+        self.save_hyperparameters({"config": cfg.to_dict()})
+        self.cfg = cfg
+        self.model: Colouriser = build_model(cfg)
+        self.space = cfg.data.space
+        self.family = model_entry(cfg.model.name).family
+        self.objective: Objective = objective_for(self.family)(self.model, cfg)
+        self.automatic_optimization = self.objective.automatic_optimisation
+
+    def forward(self, lightness: Tensor) -> Tensor:
+        return self.model.decode(self.model(lightness))
+
+    def training_step(self, batch: Sample, batch_idx: int) -> Tensor | None:
+        return self.objective.training_step(self, batch)
+
+    def validation_step(self, batch: Sample, batch_idx: int) -> None:
+        self.objective.validation_step(self, batch)
+
+    def configure_optimizers(self) -> Any:
+        return self.objective.configure_optimizers(self)

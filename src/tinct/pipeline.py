@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
-from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8
 from tinct.io import ImageReadError, read_image_numpy, write_image
 from tinct.models import Colouriser, load_model
 

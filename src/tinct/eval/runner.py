@@ -38,7 +38,7 @@ from PIL import Image
 from torch import Tensor
 
 from tinct.color import rgb_to_lab
-from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
+from tinct.color.u8 import lab_to_srgb8, srgb8_to_lab_lightness
 from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
 from tinct.eval.cost import train_seconds_from_logs
 from tinct.eval.features import (

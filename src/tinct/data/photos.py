@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct.data.base import ColourDataset, RawItem, Transform, select_classes
-from tinct.data.corpus import SPLITS, load_manifest
+from tinct.data.corpus import load_manifest
+from tinct.data.splits import SPLITS
 from tinct.io import read_image_numpy
 from tinct.io.resize import resize_short_side
 

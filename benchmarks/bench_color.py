@@ -4,8 +4,8 @@ For an H x W sRGB uint8 image (default 1024x1024, random content): time to compu
 and time to go from (L*, a*b*) back to 8-bit sRGB, with
 
 - ``tinct.color`` (kornia-based float tensors, differentiable),
-- ``tinct.color.fast`` (torch table look-ups on 8-bit data),
-- ``tinct.color.opencv`` (OpenCV; what the pipeline uses),
+- ``tinct.color.u8``'s tensor functions (torch table look-ups on 8-bit data),
+- ``tinct.color.u8``'s array functions (OpenCV; what the pipeline uses),
 
 median of ``--repeats`` runs. Usage: python benchmarks/bench_color.py [--size 1024]
 """
@@ -20,8 +20,7 @@ import torch
 from bench_inference import median_time
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
-from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
-from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8, lab_to_srgb8, srgb8_to_lab_lightness
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -45,11 +44,11 @@ def main() -> None:
             lambda: rgb_to_lightness_chroma(chw.float() / 255),
             lambda: (lightness_chroma_to_rgb(lightness, ab) * 255 + 0.5).to(torch.uint8),
         ),
-        "tinct.color.fast (torch tables)": (
+        "tinct.color.u8 (torch tables)": (
             lambda: srgb8_to_lab_lightness(chw),
             lambda: lab_to_srgb8(lightness, ab),
         ),
-        "tinct.color.opencv": (
+        "tinct.color.u8 (OpenCV)": (
             lambda: lab_lightness_u8(hwc),
             lambda: lab_to_rgb_u8(l_np, ab_hwc),
         ),

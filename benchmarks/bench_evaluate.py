@@ -22,13 +22,14 @@ import torch
 
 from tinct.data.photos import CorpusPhotos
 from tinct.eval.report import write_report
-from tinct.eval.runner import EvalConfig, evaluate, model_specs, resize_short_side
+from tinct.eval.runner import EvalConfig, evaluate, model_specs
 from tinct.io import write_image
+from tinct.io.resize import resize_short_side
 
 
 def crops(photo: np.ndarray, size: int) -> list[np.ndarray]:
     """Centre, then start and end crops of the short-side-``size`` resized photo."""
-    im = resize_short_side(photo, size)
+    im = resize_short_side(photo, size, shrink="area", enlarge="bicubic")
     nh, nw = im.shape[:2]
     offsets = [((nh - size) // 2, (nw - size) // 2), (0, 0), (nh - size, nw - size)]
     return [im[t : t + size, left : left + size] for t, left in offsets]

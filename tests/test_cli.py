@@ -229,7 +229,7 @@ def test_data_prior_counts_bins_like_a_naive_reference(
     from skimage.color import rgb2lab
 
     from tinct.color import BinPrior, zhang_bins
-    from tinct.data.base import downscale_short_side
+    from tinct.io.resize import resize_short_side
 
     out = tmp_path / "prior.json"
     args = ["data", "prior", str(photos), "-o", str(out), "--size", "48", "-q"]
@@ -245,7 +245,7 @@ def test_data_prior_counts_bins_like_a_naive_reference(
     counts = np.zeros(len(bins))
     for name in ("astronaut.png", "sub/chelsea.png", "coffee_grey.jpg"):
         rgb = np.asarray(Image.open(photos / name).convert("RGB"))
-        small = downscale_short_side(rgb, 48)[::4, ::4]
+        small = resize_short_side(rgb, 48)[::4, ::4]
         ab = rgb2lab(small)[..., 1:].reshape(-1, 2)
         nearest = ((ab[:, None, :] - bins[None]) ** 2).sum(-1).argmin(1)
         counts += np.bincount(nearest, minlength=len(bins))

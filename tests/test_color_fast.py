@@ -7,7 +7,7 @@ import torch
 from skimage.color import lab2rgb, rgb2lab
 
 from tinct.color import lab_to_rgb, rgb_to_lab
-from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
+from tinct.color.u8 import lab_to_srgb8, srgb8_to_lab_lightness
 
 
 def test_lightness_of_every_grey_level_and_random_colours() -> None:
@@ -73,7 +73,7 @@ def test_lab_lightness_to_grey_matches_lab_to_rgb() -> None:
 def test_opencv_lightness_and_back_against_scikit_image() -> None:
     import numpy as np
 
-    from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+    from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8
 
     rng = np.random.default_rng(3)
     rgb8 = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
@@ -97,7 +97,7 @@ def test_opencv_lightness_and_back_against_scikit_image() -> None:
 def test_opencv_lab_to_rgb_writes_into_out() -> None:
     import numpy as np
 
-    from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+    from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8
 
     rng = np.random.default_rng(5)
     rgb8 = rng.integers(0, 256, size=(12, 9, 3), dtype=np.uint8)

@@ -14,11 +14,12 @@ from PIL import Image
 from helpers import synthetic_photo, write_photos
 from tinct.data.base import DatasetError
 from tinct.data.corpus import ManifestEntry, write_manifest
-from tinct.data.folders import Faces, Flickr30k, ImageFolder, Imagenette, split_indices
+from tinct.data.folders import Faces, Flickr30k, ImageFolder, Imagenette
 from tinct.data.guidance import canny_edges, spectral_residual_saliency
 from tinct.data.photos import CorpusPhotos, photo_category
 from tinct.data.sample import Sample, collate_samples, make_sample
 from tinct.data.shapes import SHAPES, ShapeSet, render_shapes, write_shapes
+from tinct.data.splits import split_indices
 from tinct.data.transforms import (
     CenterCrop,
     Compose,

@@ -28,8 +28,9 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
-from tinct.color.opencv import lab_lightness_u8, lab_to_rgb_u8
+from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8
 from tinct.io import ImageReadError, read_image_numpy, write_image
+from tinct.io.resize import resize
 from tinct.models import Colouriser, load_model
 
 #: Pixels of the full-resolution image processed at once (a strip of whole rows).
@@ -81,18 +82,6 @@ def as_hwc_uint8(image: Tensor | np.ndarray) -> np.ndarray:
     if array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     return np.ascontiguousarray(array[:, :, :3])
-
-
-def resize_uint8(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an RGB uint8 ``(H, W, 3)`` array: area averaging when shrinking (no
-    aliasing), bilinear when enlarging. Works on 8-bit data, so a 100-megapixel photo
-    is never held as floats."""
-    import cv2
-
-    shrink = height * width < rgb.shape[0] * rgb.shape[1]
-    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    out: np.ndarray = cv2.resize(rgb, (width, height), interpolation=interpolation)
-    return out
 
 
 def _row_interpolation(out_rows: int, in_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,7 +182,7 @@ class ColourisePipeline:
         h, w = model_resolution(
             height, width, self.size or self.model.input_size, self.model.input_multiple
         )
-        small = resize_uint8(rgb, h, w)
+        small = resize(rgb, h, w, shrink="area", enlarge="bilinear")
         if space == "lab":
             lightness = torch.from_numpy(lab_lightness_u8(small))[None, None]
         else:

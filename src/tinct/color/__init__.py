@@ -6,7 +6,8 @@ L* 0..100 (lab, luv), a*b* about ±110, Y 0..1 (yuv, yiq, ycbcr, grey), hue in r
 :mod:`tinct.color.spaces` (by-name interface) and :mod:`tinct.color.norm` (the only place
 with normalisation constants). :mod:`tinct.color.quantize` has the ab bins of colourisation as
 classification (seed 002): soft-encoding, the empirical prior, rebalancing weights and
-decoding by mode, mean and annealed mean.
+decoding by mode, mean and annealed mean. :mod:`tinct.color.u8` is the one 8-bit sRGB <->
+CIELAB path for full-resolution images (tensor and OpenCV array front ends).
 """
 
 from __future__ import annotations

@@ -183,16 +183,3 @@ def select_classes(
     if not indices:
         raise ValueError(f"classes must name at least one class{in_where}")
     return tuple(sorted(indices))
-
-
-def downscale_short_side(rgb: np.ndarray, short_side: int | None) -> np.ndarray:
-    """``(H, W, C)`` image area-averaged down so its short side is at most ``short_side``
-    (returned as it is when already small enough or ``short_side`` is ``None``)."""
-    h, w = rgb.shape[:2]
-    if short_side is None or min(h, w) <= short_side:
-        return rgb
-    import cv2
-
-    k = short_side / min(h, w)
-    size = (max(1, round(w * k)), max(1, round(h * k)))
-    return np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))

@@ -33,6 +33,7 @@ import numpy as np
 
 from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform, select_classes
 from tinct.data.download import Resource, ensure_dataset
+from tinct.io.resize import resize
 
 __all__ = [
     "CIFAR10",
@@ -413,8 +414,6 @@ def random_crops_32(
     each ``scale`` x the short side, area-resized to 32x32: ``(images, labels)`` for
     :func:`write_cifar10_format` (how tinct builds an offline stand-in for CIFAR-10
     from labelled photos)."""
-    from PIL import Image
-
     if crops_per_image < 1:
         raise ValueError(f"crops_per_image must be >= 1, got {crops_per_image}")
     rng = np.random.default_rng(seed)
@@ -430,9 +429,7 @@ def random_crops_32(
             side = max(1, round(short * rng.uniform(*scale)))
             top = int(rng.integers(0, h - side + 1))
             left = int(rng.integers(0, w - side + 1))
-            crop = Image.fromarray(
-                np.ascontiguousarray(item.rgb[top : top + side, left : left + side])
-            )
-            images.append(np.asarray(crop.resize((_SIDE, _SIDE), Image.Resampling.BOX)))
+            crop = np.ascontiguousarray(item.rgb[top : top + side, left : left + side])
+            images.append(resize(crop, _SIDE, _SIDE, shrink="box", enlarge="box"))
             labels.append(int(item.label))
     return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)

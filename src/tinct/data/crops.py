@@ -18,24 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from tinct.data.sample import Sample, make_sample
 from tinct.io import ImageReadError, read_image_numpy
+from tinct.io.resize import centre_crop, resize, resize_short_side
 
 log = logging.getLogger(__name__)
-
-
-def _downscale(arr: np.ndarray, short_side: int | None) -> np.ndarray:
-    h, w = arr.shape[:2]
-    if short_side is None or min(h, w) <= short_side:
-        return arr
-    scale = short_side / min(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    img = Image.fromarray(arr).resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-    return np.asarray(img)
 
 
 def is_grey(rgb: np.ndarray, tolerance: float = 2.0) -> bool:
@@ -95,7 +85,8 @@ class PhotoCrops(Dataset[Sample]):
                 log.warning("skipping %s", err)
                 self.skipped.append((Path(f), err.reason))
                 continue
-            small = np.ascontiguousarray(_downscale(arr, cache_short_side))
+            small = resize_short_side(arr, cache_short_side, shrink="reduced-bicubic")
+            small = np.ascontiguousarray(small)
             if skip_grey and is_grey(small):
                 self.skipped.append((Path(f), "no colour (greyscale photo)"))
                 continue
@@ -115,13 +106,10 @@ class PhotoCrops(Dataset[Sample]):
             side = max(1, round(short * (lo + (hi - lo) * float(torch.rand(())))))
             top = int(torch.randint(0, h - side + 1, ()))
             left = int(torch.randint(0, w - side + 1, ()))
+            crop = arr[top : top + side, left : left + side]
         else:
-            side = short
-            top, left = (h - side) // 2, (w - side) // 2
-        crop = arr[top : top + side, left : left + side]
-        if side != self.size:
-            resample = Image.Resampling.BICUBIC if side < self.size else Image.Resampling.BOX
-            crop = np.asarray(Image.fromarray(crop).resize((self.size, self.size), resample))
+            crop = centre_crop(arr, short)
+        crop = resize(crop, self.size, self.size, shrink="box", enlarge="bicubic")
         if self.train and self.hflip and bool(torch.rand(()) < 0.5):
             crop = crop[:, ::-1]
         return crop

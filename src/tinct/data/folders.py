@@ -8,12 +8,12 @@ Shape Set written by ``tinct data make-shapes``.
 Splits (seed 002 uses 80-10-10): ``split="train" | "val" | "test"`` cuts a
 fixed-seed random permutation of each class's files (sorted by path first), so
 a split does not depend on the file system's order, on which other classes are
-selected, or on the machine; ``split=None`` takes everything.
+selected, or on the machine (:func:`tinct.data.splits.split_indices`);
+``split=None`` takes everything.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,28 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from tinct.data.base import ColourDataset, DatasetError, RawItem, Transform, select_classes
+from tinct.data.splits import SPLITS, split_indices
 from tinct.io import iter_image_files, read_image_numpy
-
-SPLITS = ("train", "val", "test")
-
-
-def split_indices(
-    n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), *, seed: int = 0, key: str = ""
-) -> dict[str, np.ndarray]:
-    """Deterministic train/val/test index sets of ``n`` items (a seeded permutation cut
-    by ``fractions``). ``key`` (e.g. the class name) gives each group its own permutation."""
-    if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1.0):
-        raise ValueError(f"split fractions must be three values >= 0 summing to 1, got {fractions}")
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
-    perm = np.random.default_rng([seed, digest]).permutation(n)
-    n_train = round(fractions[0] * n)
-    n_val = round(fractions[1] * n)
-    n_val = min(n_val, n - n_train)
-    return {
-        "train": np.sort(perm[:n_train]),
-        "val": np.sort(perm[n_train : n_train + n_val]),
-        "test": np.sort(perm[n_train + n_val :]),
-    }
 
 
 class ImageFolder(ColourDataset):

@@ -21,8 +21,9 @@ import torch
 from tqdm import tqdm
 
 from tinct.color import BinPrior, rgb_to_lab
-from tinct.data.base import ColourDataset, DatasetError, RawItem, downscale_short_side
+from tinct.data.base import ColourDataset, DatasetError, RawItem
 from tinct.io import ImageReadError, atomic_path
+from tinct.io.resize import resize_short_side
 
 #: ab histogram range and bin width (CIE a*, b* units).
 AB_RANGE = 110.0
@@ -118,7 +119,7 @@ def inspect_dataset(
     pixels = 0
     for item in _items(dataset, max_images, skipped, f"inspecting {name}", progress):
         sizes.append(item.rgb.shape[:2])
-        rgb = downscale_short_side(item.rgb, pixels_side)
+        rgb = resize_short_side(item.rgb, pixels_side)
         t = torch.from_numpy(np.ascontiguousarray(rgb).copy()).permute(2, 0, 1).float() / 255
         lab = rgb_to_lab(t)
         a, b = lab[1].flatten().numpy(), lab[2].flatten().numpy()
@@ -225,7 +226,7 @@ def dataset_bin_prior(
     prior = BinPrior(bins)
     skipped: list[str] = []
     for item in _items(dataset, max_images, skipped, f"ab prior of {name}", progress):
-        rgb = downscale_short_side(item.rgb, short_side)[::stride, ::stride]
+        rgb = resize_short_side(item.rgb, short_side)[::stride, ::stride]
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
         prior.update(rgb_to_lab(t)[None, 1:])
     return prior, skipped

@@ -24,15 +24,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from tinct.data.base import (
-    ColourDataset,
-    RawItem,
-    Transform,
-    downscale_short_side,
-    select_classes,
-)
-from tinct.data.corpus import SPLITS, load_manifest
+from tinct.data.base import ColourDataset, RawItem, Transform, select_classes
+from tinct.data.corpus import load_manifest
+from tinct.data.splits import SPLITS
 from tinct.io import read_image_numpy
+from tinct.io.resize import resize_short_side
 
 # (pattern on the photo's path inside its source, category); first match wins.
 _CATEGORY_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -112,6 +108,6 @@ class CorpusPhotos(ColourDataset):
     def load(self, index: int) -> RawItem:
         entry = self.entries[index]
         path = self.root / entry.file
-        rgb = downscale_short_side(read_image_numpy(path), self.short_side)
+        rgb = resize_short_side(read_image_numpy(path), self.short_side)
         label = None if self.targets is None else self.targets[index]
         return RawItem(rgb=rgb, label=label, path=path)

@@ -34,12 +34,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 
 from tinct.color import rgb_to_lab
-from tinct.color.fast import lab_to_srgb8, srgb8_to_lab_lightness
-from tinct.data.base import ColourDataset, DatasetError, downscale_short_side
+from tinct.color.u8 import lab_to_srgb8, srgb8_to_lab_lightness
+from tinct.data.base import ColourDataset, DatasetError
 from tinct.eval.cost import train_seconds_from_logs
 from tinct.eval.features import (
     FeatureStats,
@@ -62,6 +61,7 @@ from tinct.eval.metrics import (
     ssim,
 )
 from tinct.io import ImageReadError, atomic_path
+from tinct.io.resize import centre_crop, resize_short_side
 from tinct.models import Colouriser, load_metadata, load_model
 from tinct.pipeline import ColourisePipeline
 
@@ -167,25 +167,12 @@ def _display_name(source: str) -> str:
     return source
 
 
-def resize_short_side(rgb: np.ndarray, size: int) -> np.ndarray:
-    """``(H, W, 3)`` uint8 image resized so its short side is exactly ``size``: area
-    averaging down (:func:`tinct.data.base.downscale_short_side`), bicubic up."""
-    rgb = downscale_short_side(rgb, size)
-    h, w = rgb.shape[:2]
-    if min(h, w) < size:
-        scale = size / min(h, w)
-        shape = (max(size, round(w * scale)), max(size, round(h * scale)))
-        rgb = np.asarray(Image.fromarray(rgb).resize(shape, Image.Resampling.BICUBIC))
-    return rgb
-
-
 def prepare_truth(rgb: np.ndarray, size: int) -> Tensor:
-    """Ground truth at ``size``: short side resized (:func:`resize_short_side`), centre
-    crop to a square; ``(3, size, size)`` uint8."""
-    rgb = resize_short_side(rgb, size)
-    h, w = rgb.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    crop = np.array(rgb[top : top + size, left : left + size])  # a writable copy
+    """Ground truth at ``size``: short side resized to ``size`` (area averaging down,
+    bicubic up; :func:`tinct.io.resize.resize_short_side`), centre crop to a square;
+    ``(3, size, size)`` uint8."""
+    rgb = resize_short_side(rgb, size, shrink="area", enlarge="bicubic")
+    crop = np.array(centre_crop(rgb, size))  # a writable copy
     return torch.from_numpy(crop).permute(2, 0, 1).contiguous()
 
 

@@ -7,6 +7,8 @@
 * :class:`ImageReadError` -- the one error raised for unreadable image files.
 * :func:`atomic_path` / :func:`write_text_atomic` -- write any file via a temporary
   file and a rename.
+* :mod:`tinct.io.resize` -- resizing and centre crops of 8-bit ``(H, W, C)`` arrays,
+  the one implementation the pipeline, the datasets and evaluation share.
 """
 
 from __future__ import annotations

@@ -230,3 +230,17 @@ def dataset_bin_prior(
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255
         prior.update(rgb_to_lab(t)[None, 1:])
     return prior, skipped
+
+
+def describe_prior(prior: BinPrior, *, images: int, bins_name: str, lam: float = 0.5) -> str:
+    """One line on an ab prior: pixels and images counted, bins seen, the most common
+    bin's share and the range of its rebalancing weights (Zhang et al.'s lambda)."""
+    from tinct.color import rebalancing_weights
+
+    p = prior.probabilities
+    w = rebalancing_weights(p, lam=lam)
+    return (
+        f"{prior.num_pixels:,} pixels of {images} images over {prior.num_bins} {bins_name} "
+        f"bins: {int((p > 0).sum())} bins seen, the most common holds {float(p.max()):.1%}; "
+        f"rebalancing weights (lambda {lam}) {float(w.min()):.2f}-{float(w.max()):.2f}"
+    )

@@ -1,4 +1,4 @@
-"""Image in, image out: the colourisation pipeline used by the CLI, the API and video.
+"""Image in, image out: :class:`ColourisePipeline`, used by the CLI, the API and batch jobs.
 
 Data flow (ARCHITECTURE.md): RGB uint8 ``(H, W, 3)`` -> lightness at model
 resolution -> model -> decode -> chroma upsampled to ``(H, W)`` and joined with
@@ -15,23 +15,24 @@ import copy
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import overload
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
 from tinct.color.u8 import lab_lightness_u8, lab_to_rgb_u8
-from tinct.io import ImageReadError, read_image_numpy, write_image
 from tinct.io.resize import resize
 from tinct.models import Colouriser, load_model
+
+#: An RGB image as the pipeline takes it: an ``(H, W, 3)`` uint8 array, a ``(3, H, W)``
+#: uint8 tensor or a PIL image.
+ImageLike = Tensor | np.ndarray | Image.Image
 
 #: Pixels of the full-resolution image processed at once (a strip of whole rows).
 #: Small strips keep the temporaries in the CPU caches: 64K pixels measured fastest on
@@ -39,6 +40,12 @@ from tinct.models import Colouriser, load_model
 STRIP_PIXELS = 65_536
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+#: Largest model resolution (side of the square of about the same area) accepted: the
+#: network's activations grow with its square (about 1.5 GB for the default model at
+#: 2048, 30 GB and more past 8000), so a typo such as ``--size 100000`` is refused
+#: before anything is allocated.
+MAX_SIZE = 2048
 
 
 def native_bf16() -> bool:
@@ -59,12 +66,16 @@ def model_resolution(height: int, width: int, size: int, multiple: int) -> tuple
     return h, w
 
 
-def as_hwc_uint8(image: Tensor | np.ndarray) -> np.ndarray:
+def as_hwc_uint8(image: ImageLike) -> np.ndarray:
     """An RGB uint8 image as a C-contiguous ``(H, W, 3)`` array (no copy when it already is).
 
-    Accepts ``(H, W, 3)``, ``(H, W, 4)`` (alpha dropped), ``(H, W)`` grey arrays and
-    ``(3, H, W)`` / ``(1, H, W)`` tensors.
+    Accepts ``(H, W, 3)``, ``(H, W, 4)`` (alpha dropped), ``(H, W)`` grey arrays,
+    ``(3, H, W)`` / ``(1, H, W)`` tensors and ``PIL.Image`` images (any mode; converted
+    to RGB). Layout convention everywhere in tinct: arrays are ``(H, W, C)``, tensors
+    ``(C, H, W)``.
     """
+    if isinstance(image, Image.Image):
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
     if isinstance(image, Tensor):
         if image.ndim != 3 or image.shape[0] not in (1, 3):
             raise ValueError(f"expected a (3, H, W) image, got shape {tuple(image.shape)}")
@@ -78,7 +89,9 @@ def as_hwc_uint8(image: Tensor | np.ndarray) -> np.ndarray:
         if array.dtype != np.uint8:
             raise ValueError(f"expected a uint8 image, got {array.dtype}")
     else:
-        raise TypeError(f"expected a tensor or numpy array, got {type(image).__name__}")
+        raise TypeError(
+            f"expected a numpy array, a tensor or a PIL image, got {type(image).__name__}"
+        )
     if array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     return np.ascontiguousarray(array[:, :, :3])
@@ -128,6 +141,22 @@ def _for_each_strip(fn: Callable[[int], object], starts: Sequence[int], threads:
         pass
 
 
+def check_options(model: Colouriser, size: int | None, saturation: float) -> None:
+    """``ValueError`` naming the option unless ``size`` (model resolution) and
+    ``saturation`` are usable with ``model``."""
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ValueError(f"size must be an integer, got {size!r}")
+        if not model.input_multiple <= size <= MAX_SIZE:
+            raise ValueError(
+                f"size must be between {model.input_multiple} and {MAX_SIZE} pixels, got {size}"
+            )
+    if not isinstance(saturation, (int, float)) or not math.isfinite(saturation):
+        raise ValueError(f"saturation must be a finite number, got {saturation!r}")
+    if saturation < 0:
+        raise ValueError(f"saturation must be >= 0, got {saturation}")
+
+
 @dataclass
 class ColourisePipeline:
     """Colourises RGB uint8 images of any size with a :class:`~tinct.models.Colouriser`.
@@ -142,6 +171,12 @@ class ColourisePipeline:
             colour maths stay float32) or "auto": bf16 where the CPU computes it natively
             (AVX512-BF16 or AMX), else fp32. See docs/benchmarks.md for its effect.
         channels_last: run convolutions in NHWC memory layout.
+
+    Inputs are RGB uint8 images: ``(H, W, 3)`` arrays, ``(3, H, W)`` tensors or PIL
+    images. Calling the pipeline returns a ``(3, H, W)`` uint8 tensor (tensors are
+    channels-first in tinct; ``.permute(1, 2, 0).numpy()`` is the ``(H, W, 3)`` array,
+    without a copy). :func:`tinct.colourise` returns the kind it was given.
+    ``ColourisePipeline.from_pretrained("default")`` loads a bundled model.
     """
 
     model: Colouriser
@@ -151,11 +186,14 @@ class ColourisePipeline:
     precision: str = "auto"
     channels_last: bool = True
 
+    @classmethod
+    def from_pretrained(cls, name: str | os.PathLike[str] = "default", **kwargs: Any) -> Self:
+        """A pipeline for a bundled model name or a model file / checkpoint path;
+        ``kwargs`` are the pipeline's options (size, temperature, ...)."""
+        return cls(load_model(name), **kwargs)
+
     def __post_init__(self) -> None:
-        if self.size is not None and self.size < self.model.input_multiple:
-            raise ValueError(f"size must be at least {self.model.input_multiple}, got {self.size}")
-        if self.saturation < 0:
-            raise ValueError(f"saturation must be >= 0, got {self.saturation}")
+        check_options(self.model, self.size, self.saturation)
         if self.temperature is not None and not self.model.supports_temperature:
             raise ValueError(
                 f"model {self.model.registry_name or type(self.model).__name__!r} has no "
@@ -194,7 +232,7 @@ class ColourisePipeline:
 
     @torch.inference_mode()
     def predict_chroma(
-        self, image: Tensor | np.ndarray, *, generator: torch.Generator | None = None
+        self, image: ImageLike, *, generator: torch.Generator | None = None
     ) -> Tensor:
         """Chroma ``(2, h, w)`` in colour-space units at model resolution for an RGB
         uint8 image (``(H, W, 3)`` array or ``(3, H, W)`` tensor). ``generator``: draw
@@ -219,9 +257,7 @@ class ColourisePipeline:
             )
 
     @torch.inference_mode()
-    def sample_chroma(
-        self, image: Tensor | np.ndarray, samples: int, *, seed: int | None = None
-    ) -> Tensor:
+    def sample_chroma(self, image: ImageLike, samples: int, *, seed: int | None = None) -> Tensor:
         """``samples`` colourisations' chroma ``(samples, 2, h, w)`` at model resolution,
         drawn in one batch from a generator seeded with ``seed`` (random when ``None``):
         the same seed gives the same samples."""
@@ -235,9 +271,7 @@ class ColourisePipeline:
         output = self.model.sample(batch, generator=generator).float()
         return self.model.decode(output, temperature=self.temperature) * self.saturation
 
-    def samples(
-        self, image: Tensor | np.ndarray, samples: int, *, seed: int | None = None
-    ) -> list[Tensor]:
+    def samples(self, image: ImageLike, samples: int, *, seed: int | None = None) -> list[Tensor]:
         """``samples`` different colourisations of one image (models that can sample), each
         a ``(3, H, W)`` uint8 tensor of the input's full resolution; reproducible with
         ``seed``."""
@@ -246,7 +280,7 @@ class ColourisePipeline:
         return [torch.from_numpy(self.recombine(rgb, c)).permute(2, 0, 1) for c in chroma]
 
     @torch.inference_mode()
-    def recombine(self, image: Tensor | np.ndarray, chroma: Tensor) -> np.ndarray:
+    def recombine(self, image: ImageLike, chroma: Tensor) -> np.ndarray:
         """Full-resolution lightness of ``image`` + ``chroma`` ``(2, h, w)`` upsampled to
         it -> RGB uint8 ``(H, W, 3)``."""
         import cv2
@@ -286,215 +320,11 @@ class ColourisePipeline:
         _for_each_strip(strip, range(0, height, strip_rows), threads)
         return out
 
-    def __call__(self, image: Tensor | np.ndarray) -> Tensor:
-        """Colourise one RGB uint8 image, an ``(H, W, 3)`` array or ``(3, H, W)`` tensor;
+    def __call__(self, image: ImageLike) -> Tensor:
+        """Colourise one RGB uint8 image, an ``(H, W, 3)`` array, ``(3, H, W)`` tensor or
+        PIL image;
         returns a ``(3, H, W)`` uint8 tensor of the same size (a view of an
         ``(H, W, 3)`` array: ``.permute(1, 2, 0).numpy()`` gives it without a copy)."""
         rgb = as_hwc_uint8(image)
         out = self.recombine(rgb, self.predict_chroma(rgb))
         return torch.from_numpy(out).permute(2, 0, 1)
-
-
-@dataclass
-class BatchResult:
-    """Outcome of :func:`colourise_files`: written files and skipped inputs with reasons."""
-
-    written: list[tuple[Path, Path]] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-
-class _DecodeDataset(Dataset[tuple[int, np.ndarray | None, str]]):
-    """Decodes images in DataLoader workers so decoding overlaps the model's compute."""
-
-    def __init__(self, files: Sequence[Path]) -> None:
-        self.files = list(files)
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[int, np.ndarray | None, str]:
-        try:
-            return index, read_image_numpy(self.files[index]), ""
-        except ImageReadError as err:
-            return index, None, err.reason
-
-
-def _first(batch: list[tuple[int, np.ndarray | None, str]]) -> tuple[int, np.ndarray | None, str]:
-    return batch[0]
-
-
-def iter_decoded(
-    files: Sequence[Path], *, workers: int = 1, prefetch: int = 2
-) -> Iterator[tuple[Path, np.ndarray | None, str]]:
-    """Yields ``(path, image or None, error reason)`` in order, decoding ``prefetch`` ahead."""
-    dataset = _DecodeDataset(files)
-    if workers <= 0:
-        for i in range(len(dataset)):
-            index, image, reason = dataset[i]
-            yield files[index], image, reason
-        return
-    loader = DataLoader(
-        dataset,
-        batch_size=1,
-        num_workers=workers,
-        collate_fn=_first,
-        prefetch_factor=prefetch,
-    )
-    for index, image, reason in loader:
-        yield files[index], image, reason
-
-
-def output_path(
-    src: Path, out_dir: Path | None, root: Path | None, suffix: str, ext: str | None
-) -> Path:
-    """Where the colourised version of ``src`` goes.
-
-    Next to the input as ``<name><suffix>.<ext>`` without ``out_dir``; inside
-    ``out_dir`` (keeping the sub-folders below ``root``) as ``<name>.<ext>`` with it.
-    """
-    extension = ext or src.suffix.lower().lstrip(".")
-    if extension not in ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp"):
-        extension = "png"  # e.g. GIF input: write a lossless PNG
-    if out_dir is None:
-        return src.with_name(f"{src.stem}{suffix}.{extension}")
-    relative = (
-        src.relative_to(root) if root is not None and src.is_relative_to(root) else Path(src.name)
-    )
-    return out_dir / relative.with_suffix(f".{extension}")
-
-
-def sample_path(dest: Path, index: int) -> Path:
-    """Where sample ``index`` (from 1) of the output ``dest`` goes: ``<stem>_<index><ext>``."""
-    return dest.with_name(f"{dest.stem}_{index}{dest.suffix}")
-
-
-def colourise_files(
-    files: Sequence[Path],
-    pipeline: ColourisePipeline,
-    *,
-    out_dir: Path | None = None,
-    roots: Sequence[Path | None] | None = None,
-    suffix: str = "_colour",
-    ext: str | None = None,
-    quality: int = 95,
-    subsampling: str = "4:2:0",
-    workers: int = 1,
-    progress: bool = True,
-    samples: int | None = None,
-    seed: int | None = None,
-) -> BatchResult:
-    """Colourise many files; unreadable ones are skipped and reported, never fatal.
-
-    ``roots[i]`` is the folder ``files[i]`` was found in (its sub-folders are
-    mirrored inside ``out_dir``), or ``None``. ``quality`` and ``subsampling`` are
-    :func:`tinct.io.write_image`'s.
-
-    ``samples``: with a model that can sample, write that many colourisations of each
-    input, ``<name>_1.<ext>`` ... ``<name>_N.<ext>`` (after the suffix when writing next
-    to the inputs: ``photo_colour_1.jpg``), each at the input's resolution; ``seed``
-    makes them reproducible (every file's samples are drawn from a generator seeded with
-    it). Either with a model that cannot sample raises ``ValueError`` before any work.
-    """
-    if roots is not None and len(roots) != len(files):
-        raise ValueError(f"got {len(roots)} roots for {len(files)} files")
-    if samples is not None or seed is not None:
-        pipeline.check_sampling()
-        if samples is not None and samples < 1:
-            raise ValueError(f"samples must be >= 1, got {samples}")
-    root_of = dict(zip(files, roots, strict=True)) if roots is not None else {}
-    result = BatchResult()
-    bar = tqdm(total=len(files), desc="colourising", unit="img", disable=not progress)
-    # A worker process only pays off when there is a next file to decode meanwhile.
-    workers = workers if len(files) > 1 else 0
-    for path, image, reason in iter_decoded(files, workers=workers):
-        if image is None:
-            result.skipped.append((path, reason))
-        else:
-            dest = output_path(path, out_dir, root_of.get(path), suffix, ext)
-            try:
-                if samples is None and seed is None:
-                    write_image(dest, pipeline(image), quality=quality, subsampling=subsampling)
-                    result.written.append((path, dest))
-                else:
-                    outputs = pipeline.samples(image, samples or 1, seed=seed)
-                    for i, colour in enumerate(outputs, start=1):
-                        target = dest if samples is None else sample_path(dest, i)
-                        write_image(target, colour, quality=quality, subsampling=subsampling)
-                        result.written.append((path, target))
-            except (OSError, ValueError) as err:
-                result.skipped.append((path, f"could not write {dest}: {err}"))
-        bar.update(1)
-    bar.close()
-    return result
-
-
-@overload
-def colourise(
-    image: str | os.PathLike[str] | Tensor | np.ndarray,
-    *,
-    model: str | Colouriser = ...,
-    size: int | None = ...,
-    temperature: float | None = ...,
-    saturation: float = ...,
-    precision: str = ...,
-    samples: None = ...,
-    seed: int | None = ...,
-) -> np.ndarray: ...
-
-
-@overload
-def colourise(
-    image: str | os.PathLike[str] | Tensor | np.ndarray,
-    *,
-    model: str | Colouriser = ...,
-    size: int | None = ...,
-    temperature: float | None = ...,
-    saturation: float = ...,
-    precision: str = ...,
-    samples: int,
-    seed: int | None = ...,
-) -> list[np.ndarray]: ...
-
-
-def colourise(
-    image: str | os.PathLike[str] | Tensor | np.ndarray,
-    *,
-    model: str | Colouriser = "default",
-    size: int | None = None,
-    temperature: float | None = None,
-    saturation: float = 1.0,
-    precision: str = "auto",
-    samples: int | None = None,
-    seed: int | None = None,
-) -> np.ndarray | list[np.ndarray]:
-    """Colourise one image (a path, an ``(H, W, 3)`` uint8 array or a ``(3, H, W)`` tensor).
-
-    Returns an ``(H, W, 3)`` uint8 array of the input's size. ``model`` is a
-    bundled model name, a model file / checkpoint path, or a loaded model.
-
-    ``samples=N`` (models that can sample, e.g. a CVAE) returns a list of ``N``
-    different colourisations, each of the input's size; ``seed`` makes the draw
-    reproducible (with ``samples=None`` it fixes the one colourisation returned).
-    Models that cannot sample raise ``ValueError`` for either.
-    """
-    colouriser = load_model(model) if isinstance(model, (str, os.PathLike)) else model
-    pipeline = ColourisePipeline(
-        colouriser, size=size, temperature=temperature, saturation=saturation, precision=precision
-    )
-    if isinstance(image, (str, os.PathLike)):
-        image = read_image_numpy(image)
-    if samples is None and seed is None:
-        return pipeline(image).permute(1, 2, 0).numpy()
-    outputs = [o.permute(1, 2, 0).numpy() for o in pipeline.samples(image, samples or 1, seed=seed)]
-    return outputs if samples is not None else outputs[0]
-
-
-def expand_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
-    """Files for the CLI with the folder each came from (to mirror sub-folders)."""
-    from tinct.io import iter_image_files
-
-    pairs: list[tuple[Path, Path | None]] = []
-    for item in inputs:
-        root = Path(item) if Path(item).is_dir() else None
-        pairs.extend((f, root) for f in iter_image_files([item]))
-    return pairs

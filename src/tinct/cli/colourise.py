@@ -1,0 +1,229 @@
+"""``tinct colourise``: images, folders and globs to colourised files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tinct.cli._common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SKIPPED,
+    add_command,
+    fail,
+    finite_float,
+    non_negative_int,
+    positive_int,
+    show_progress,
+    threads,
+)
+
+if TYPE_CHECKING:
+    from tinct.pipeline import BatchResult
+
+EXAMPLES = """
+tinct colourise old_photo.jpg                   # writes old_photo_colour.jpg, same size
+tinct colourise scans/ -o coloured/             # a folder (recursive), sub-folders mirrored
+tinct colourise "scans/*.png" --saturation 1.2  # a glob; more vivid colours
+tinct colourise old_photo.jpg -m cvae --samples 4 --seed 1   # 4 different colourisations
+tinct colourise old_photo.jpg -m zhang-cpu --temperature 0.38 # Zhang et al.'s annealed mean
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(
+        sub,
+        "colourise",
+        aliases=("colorize", "colourize"),
+        help="colourise image files, folders or globs",
+        description="Colourise images. Outputs go next to each input as <name>_colour.<ext>, "
+        "or into --output (mirroring sub-folders). Nothing is overwritten: an output that "
+        "would replace an input is refused, and inputs whose outputs exist are skipped (so "
+        "an interrupted run resumes) unless --overwrite. EXIF (orientation reset), ICC "
+        "profile and DPI are kept unless --strip-metadata. Inputs that already have colour "
+        "are skipped unless --allow-colour. With --samples N (models that can sample, e.g. "
+        "the bundled cvae) each input gets N different colourisations, "
+        "<name>_colour_1.<ext> ... <name>_colour_N.<ext>; --seed makes them reproducible.",
+        examples=EXAMPLES,
+    )
+    p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", help="output folder (default: next to each input)")
+    p.add_argument(
+        "-m",
+        "--model",
+        default="default",
+        help="bundled model name (tinct models) or model/checkpoint file (default: %(default)s)",
+    )
+    p.add_argument(
+        "--size",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="model resolution in pixels (default: the model's own, 256 for 'default')",
+    )
+    p.add_argument(
+        "--temperature",
+        type=finite_float,
+        default=None,
+        help="annealed-mean temperature (classification models only, e.g. zhang-cpu)",
+    )
+    p.add_argument(
+        "--saturation",
+        type=finite_float,
+        default=1.0,
+        help="scale the predicted chroma (default: %(default)s)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="network precision; auto: bf16 where the CPU has native bf16 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["png", "jpg", "webp"],
+        default=None,
+        help="output format (default: same as input)",
+    )
+    p.add_argument(
+        "--quality",
+        type=positive_int,
+        default=95,
+        help="JPEG/WebP quality, 1-100 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--jpeg-subsampling",
+        choices=["4:2:0", "4:2:2", "4:4:4"],
+        default="4:2:0",
+        help="JPEG chroma subsampling; 4:4:4 keeps full-resolution chroma in larger, "
+        "slower-to-write files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--suffix",
+        default="_colour",
+        help="name suffix when writing next to inputs (default: %(default)s)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that exist (never inputs)"
+    )
+    p.add_argument(
+        "--strip-metadata", action="store_true", help="do not copy EXIF, ICC profile and DPI"
+    )
+    p.add_argument(
+        "--allow-colour",
+        "--allow-color",
+        action="store_true",
+        help="colourise inputs that already have colour (from their lightness)",
+    )
+    p.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=1,
+        help="decoding worker processes (0: decode inline; default: %(default)s)",
+    )
+    p.add_argument(
+        "--samples",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="write N different colourisations per input (models that can sample, e.g. cvae)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="random seed of the samples: the same seed gives the same colourisations",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, default=None, help="torch threads (default: all cores)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every written file")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinct.models import load_model
+    from tinct.pipeline import ColourisePipeline, collect_inputs, colourise_files, plan_outputs
+
+    if args.quality > 100:
+        return fail(f"--quality must be between 1 and 100, got {args.quality}")
+    found = collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix)
+    if found.missing:
+        names = ", ".join(found.missing)
+        return fail(f"no such file, folder or matching pattern: {names}")
+    if not found.files and not found.skipped:
+        return fail("no image files among the inputs")
+    try:
+        plan = plan_outputs(
+            found.files,
+            out_dir=args.output,
+            suffix=args.suffix,
+            ext=args.format,
+            samples=args.samples,
+            overwrite=args.overwrite,
+        )
+    except ValueError as err:
+        return fail(err)
+    try:
+        pipeline = ColourisePipeline(
+            load_model(args.model),
+            size=args.size,
+            temperature=args.temperature,
+            saturation=args.saturation,
+            precision=args.precision,
+        )
+        if args.samples is not None or args.seed is not None:
+            pipeline.check_sampling()
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        return fail(err)
+    threads(args.threads)
+    result = colourise_files(
+        [src for src, _ in plan.todo],
+        pipeline,
+        dests=[dest for _, dest in plan.todo],
+        quality=args.quality,
+        subsampling=args.jpeg_subsampling,
+        workers=args.workers,
+        progress=show_progress(args),
+        samples=args.samples,
+        seed=args.seed,
+        allow_colour=args.allow_colour,
+        keep_metadata=not args.strip_metadata,
+    )
+    _summary(args, result, plan.done)
+    if result.interrupted:
+        images = len({src for src, _ in result.written})
+        print(
+            f"interrupted: {images} written, {result.remaining} left "
+            "(run the same command again to finish)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    problems = [(str(p), r) for p, r in found.skipped + result.skipped]
+    if problems:
+        print(f"skipped {len(problems)} input(s):", file=sys.stderr)
+        for path, reason in problems:
+            print(f"  {path}: {reason}", file=sys.stderr)
+        return EXIT_SKIPPED
+    return EXIT_OK
+
+
+def _summary(args: argparse.Namespace, result: BatchResult, done: list[tuple[Path, Path]]) -> None:
+    if args.quiet:
+        return
+    images = len({src for src, _ in result.written})
+    files = f" ({len(result.written)} files)" if len(result.written) != images else ""
+    if images == 1 and not done and not args.verbose:
+        src, dest = result.written[0]
+        where = dest if len(result.written) == 1 else dest.parent
+        print(f"colourised {src} -> {where}{files}")
+    else:
+        print(f"colourised {images} image(s){files}")
+    if done:
+        print(f"{len(done)} input(s) already done, their outputs kept (--overwrite redoes them)")
+    for src, dest in result.written if args.verbose else []:
+        print(f"  {src} -> {dest}")

@@ -1,0 +1,130 @@
+"""``tinct train``, ``tinct export`` and ``tinct models``: making and listing models."""
+
+from __future__ import annotations
+
+import argparse
+
+from tinct.cli._common import EXIT_OK, add_command, fail, show_progress
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(
+        sub,
+        "models",
+        help="list bundled models and registered architectures",
+        description="List bundled (trained) models and registered architectures.",
+        examples="tinct models",
+    )
+    p.set_defaults(func=run_models)
+
+    p = add_command(
+        sub,
+        "train",
+        help="train a model from a YAML config",
+        description="Train a colouriser from a YAML config (see configs/). Checkpoints, logs, "
+        "sample grids and a loss curve go to the config's output_dir. model.init_from: "
+        "default (or a model file) starts from trained weights (fine-tuning).",
+        examples="""
+        tinct train configs/default.yaml
+        tinct train configs/finetune.yaml --set data.kind=folder --set data.root=~/photos
+        tinct train configs/zhang-cpu.yaml --set trainer.max_steps=100 --resume auto
+        """,
+    )
+    p.add_argument("config", help="YAML config file")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set trainer.max_steps=100 (repeatable)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="resume from a checkpoint, or 'auto' for <output_dir>/checkpoints/last.ckpt",
+    )
+    p.add_argument("--output-dir", help="override output_dir")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_train)
+
+    p = add_command(
+        sub,
+        "export",
+        help="export a checkpoint as a small model file",
+        description="Write a training checkpoint as an exported tinct model file "
+        "(fp16 by default). An existing output is replaced only with --overwrite.",
+        examples="tinct export runs/default/model.pt mine.pt --metadata name=mine",
+    )
+    p.add_argument("checkpoint", help="checkpoint (.ckpt) or model file")
+    p.add_argument("output", help="output .pt file")
+    p.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="add to the file's metadata (repeatable); the source's metadata is kept",
+    )
+    p.set_defaults(func=run_export)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from tinct.models import BUNDLED, list_bundled, list_models, model_entry
+
+    present = set(list_bundled())
+    print("bundled models (trained, offline):")
+    for name, entry in BUNDLED.items():
+        state = "" if name in present else "  [weights missing]"
+        print(f"  {name:<16} {entry.description}{state}")
+    print("registered architectures (train with 'tinct train'):")
+    for name in list_models():
+        arch = model_entry(name)
+        print(f"  {name:<16} [{arch.family}] {arch.description}")
+    return EXIT_OK
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from tinct.train import ConfigError, resolve_config, train
+
+    try:
+        config = resolve_config(args.config, [*args.set])
+    except ConfigError as err:
+        return fail(err)
+    if args.output_dir:
+        config["output_dir"] = args.output_dir
+    try:
+        path = train(config, resume=args.resume, progress=show_progress(args))
+    except (FileNotFoundError, ValueError, KeyError) as err:  # data, checkpoint, config
+        return fail(err)
+    print(f"model written to {path}")
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import yaml
+
+    from tinct.models import load_metadata, load_model, save_model
+    from tinct.train.config import load_yaml
+
+    metadata_items = []
+    for item in args.metadata:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            return fail(f"--metadata {item!r} must look like KEY=VALUE")
+        metadata_items.append((key, value))
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        return fail(f"{output} exists; pass --overwrite to replace it")
+    try:
+        model = load_model(args.checkpoint)
+        metadata = {**load_metadata(args.checkpoint), "source": str(args.checkpoint)}
+        for key, value in metadata_items:
+            metadata[key] = load_yaml(value)
+    except (FileNotFoundError, ValueError, yaml.YAMLError) as err:
+        return fail(err)
+    path = save_model(model, output, half=not args.fp32, metadata=metadata)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return EXIT_OK

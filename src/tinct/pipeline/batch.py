@@ -1,0 +1,355 @@
+"""Batch jobs over image files: which inputs, where their outputs go, and the loop that
+colourises them without ever losing a photo.
+
+- :func:`collect_inputs`: files, folders and globs to the files to colourise, each with
+  the folder it was found in; missing names, unreadable entries (FIFOs, devices, link
+  loops) and earlier outputs are set apart, and an output folder inside an input folder
+  is not scanned.
+- :func:`plan_outputs`: where each output goes; refuses (``ValueError``) any output that
+  would replace an input, and sets apart inputs whose outputs already exist (a rerun
+  resumes an interrupted job).
+- :func:`colourise_files`: decodes in a background worker, colourises, writes each file
+  atomically (so only complete files exist), keeps EXIF/ICC/DPI, and reports what was
+  written, skipped and left when interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from tinct.io import (
+    ImageMetadata,
+    ImageReadError,
+    find_image_files,
+    is_colour,
+    read_image_with_metadata,
+    write_image,
+)
+from tinct.pipeline.core import ColourisePipeline
+
+#: What the decoding worker hands over: (index, image or None, metadata, error reason).
+Decoded = tuple[int, np.ndarray | None, ImageMetadata | None, str]
+
+#: Output formats an input keeps; others (e.g. GIF) are written as PNG.
+KEPT_FORMATS = ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp")
+
+
+def output_path(
+    src: Path, out_dir: Path | None, root: Path | None, suffix: str, ext: str | None
+) -> Path:
+    """Where the colourised version of ``src`` goes.
+
+    Next to the input as ``<name><suffix>.<ext>`` without ``out_dir``; inside
+    ``out_dir`` (keeping the sub-folders below ``root``) as ``<name>.<ext>`` with it.
+    """
+    extension = ext or src.suffix.lower().lstrip(".")
+    if extension not in KEPT_FORMATS:
+        extension = "png"  # e.g. GIF input: write a lossless PNG
+    if out_dir is None:
+        return src.with_name(f"{src.stem}{suffix}.{extension}")
+    relative = (
+        src.relative_to(root) if root is not None and src.is_relative_to(root) else Path(src.name)
+    )
+    return out_dir / relative.with_suffix(f".{extension}")
+
+
+def sample_path(dest: Path, index: int) -> Path:
+    """Where sample ``index`` (from 1) of the output ``dest`` goes: ``<stem>_<index><ext>``."""
+    return dest.with_name(f"{dest.stem}_{index}{dest.suffix}")
+
+
+def output_files(dest: Path, samples: int | None) -> list[Path]:
+    """The files one input produces: ``dest``, or its ``samples`` numbered siblings."""
+    return [dest] if samples is None else [sample_path(dest, i) for i in range(1, samples + 1)]
+
+
+@dataclass
+class Inputs:
+    """What :func:`collect_inputs` found: ``files`` with the folder each came from (or
+    ``None`` when named directly), names that match nothing (``missing``), and entries
+    that cannot be read as files, with reasons (``skipped``)."""
+
+    files: list[tuple[Path, Path | None]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:  # e.g. a link loop: not ours to follow
+        return False
+
+
+def collect_inputs(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    suffix: str = "_colour",
+) -> Inputs:
+    """The files to colourise for command-line style ``inputs`` (files, folders, globs).
+
+    Duplicates are dropped (first mention wins). Files found inside ``out_dir`` are left
+    out when it lies inside an input folder (earlier outputs are never colourised
+    again), and so are earlier outputs next to their inputs when writing there
+    (``<name><suffix>.<ext>`` and ``<name><suffix>_<n>.<ext>`` found in folders or globs;
+    a file named explicitly is always taken).
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    earlier = re.compile(re.escape(suffix) + r"(_\d+)?$") if suffix else None
+    found = Inputs()
+    seen: set[Path] = set()
+    for item in inputs:
+        name = os.fspath(item)
+        result = find_image_files([name])
+        if not result.files and not result.skipped:
+            found.missing.append(name)
+            continue
+        found.skipped.extend(result.skipped)
+        root = Path(name) if Path(name).is_dir() else None
+        named = root is None and Path(name).exists()
+        for path in result.files:
+            if path in seen:
+                continue
+            if out is not None and not named and _inside(path, out):
+                continue  # an earlier output inside the scanned folder
+            if out is None and not named and earlier and earlier.search(path.stem):
+                continue  # an earlier output written next to its input
+            seen.add(path)
+            found.files.append((path, root))
+    return found
+
+
+@dataclass
+class Plan:
+    """What :func:`plan_outputs` decided: ``(input, output)`` pairs to do, and those whose
+    outputs exist already (``done``; not redone without ``overwrite``)."""
+
+    todo: list[tuple[Path, Path]] = field(default_factory=list)
+    done: list[tuple[Path, Path]] = field(default_factory=list)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def plan_outputs(
+    files: Sequence[tuple[Path, Path | None]],
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    suffix: str = "_colour",
+    ext: str | None = None,
+    samples: int | None = None,
+    overwrite: bool = False,
+) -> Plan:
+    """Output paths of ``files`` (``(path, root)`` pairs of :func:`collect_inputs`).
+
+    Raises ``ValueError`` naming the first input whose output would replace an input
+    file (e.g. ``-o`` set to the input folder, or an empty ``suffix`` next to the
+    inputs), or two inputs writing the same output; nothing is written then. Inputs whose
+    every output exists go to ``done`` unless ``overwrite``; the writes are atomic, so an
+    existing output is a complete one.
+    """
+    out = Path(out_dir) if out_dir is not None else None
+    inputs = {p.resolve() for p, _ in files}
+    plan = Plan()
+    claimed: dict[Path, Path] = {}
+    for path, root in files:
+        dest = output_path(path, out, root, suffix, ext)
+        for target in output_files(dest, samples):
+            resolved = target.resolve()
+            if resolved in inputs or _same_file(target, path):
+                raise ValueError(
+                    f"the output {target} would replace the input {path}; choose another "
+                    "--output folder (or keep the default, which writes <name>_colour.<ext>)"
+                )
+            if resolved in claimed:
+                raise ValueError(
+                    f"{claimed[resolved]} and {path} would both be written to {target}; "
+                    "use --format to keep their extensions apart or colourise them separately"
+                )
+            claimed[resolved] = path
+        exists = all(t.is_file() for t in output_files(dest, samples))
+        (plan.done if exists and not overwrite else plan.todo).append((path, dest))
+    return plan
+
+
+@dataclass
+class BatchResult:
+    """Outcome of :func:`colourise_files`: written files, skipped inputs with reasons,
+    and whether (and with how many inputs left) the run was interrupted."""
+
+    written: list[tuple[Path, Path]] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    interrupted: bool = False
+    remaining: int = 0
+
+
+class _DecodeDataset(Dataset[Decoded]):
+    """Decodes images in DataLoader workers so decoding overlaps the model's compute."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = list(files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Decoded:
+        try:
+            image, metadata = read_image_with_metadata(self.files[index])
+            return index, image, metadata, ""
+        except ImageReadError as err:
+            return index, None, None, err.reason
+
+
+def _first(batch: list[Decoded]) -> Decoded:
+    return batch[0]
+
+
+def iter_decoded(
+    files: Sequence[Path], *, workers: int = 1, prefetch: int = 2
+) -> Iterator[tuple[Path, np.ndarray | None, ImageMetadata | None, str]]:
+    """Yields ``(path, image or None, metadata, error reason)`` in order, decoding
+    ``prefetch`` ahead in ``workers`` processes (0: in this one)."""
+    dataset = _DecodeDataset(files)
+    if workers <= 0:
+        for i in range(len(dataset)):
+            index, image, metadata, reason = dataset[i]
+            yield files[index], image, metadata, reason
+        return
+    loader = DataLoader(
+        dataset, batch_size=1, num_workers=workers, collate_fn=_first, prefetch_factor=prefetch
+    )
+    for index, image, metadata, reason in loader:
+        yield files[index], image, metadata, reason
+
+
+#: Why a colour input is skipped (``allow_colour=False``).
+COLOUR_REASON = "already in colour (--allow-colour colourises it anyway, from its lightness)"
+
+
+def colourise_files(
+    files: Sequence[Path],
+    pipeline: ColourisePipeline,
+    *,
+    out_dir: Path | None = None,
+    roots: Sequence[Path | None] | None = None,
+    dests: Sequence[Path] | None = None,
+    suffix: str = "_colour",
+    ext: str | None = None,
+    quality: int = 95,
+    subsampling: str = "4:2:0",
+    workers: int = 1,
+    progress: bool = True,
+    samples: int | None = None,
+    seed: int | None = None,
+    allow_colour: bool = True,
+    keep_metadata: bool = True,
+) -> BatchResult:
+    """Colourise many files; unreadable ones are skipped and reported, never fatal.
+
+    Outputs go to ``dests[i]`` when given (e.g. from :func:`plan_outputs`), else to
+    :func:`output_path` of ``files[i]`` (``roots[i]`` is the folder it was found in, whose
+    sub-folders are mirrored inside ``out_dir``). ``quality`` and ``subsampling`` are
+    :func:`tinct.io.write_image`'s. Each file is written atomically, with the input's
+    EXIF (orientation reset), ICC profile and DPI unless ``keep_metadata`` is false.
+    ``allow_colour=False`` skips inputs that already carry colour
+    (:func:`tinct.io.is_colour`).
+
+    ``samples``: with a model that can sample, write that many colourisations of each
+    input, ``<name>_1.<ext>`` ... ``<name>_N.<ext>`` (after the suffix when writing next
+    to the inputs: ``photo_colour_1.jpg``), each at the input's resolution; ``seed``
+    makes them reproducible (every file's samples are drawn from a generator seeded with
+    it). Either with a model that cannot sample raises ``ValueError`` before any work.
+
+    Ctrl-C (``KeyboardInterrupt``) stops after the file being written is complete or
+    removed; the result then has ``interrupted`` set and ``remaining`` inputs.
+    """
+    for name, values in (("roots", roots), ("dests", dests)):
+        if values is not None and len(values) != len(files):
+            raise ValueError(f"got {len(values)} {name} for {len(files)} files")
+    if samples is not None or seed is not None:
+        pipeline.check_sampling()
+        if samples is not None and samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
+    root_of = dict(zip(files, roots, strict=True)) if roots is not None else {}
+    dest_of = dict(zip(files, dests, strict=True)) if dests is not None else {}
+    result = BatchResult()
+    bar = tqdm(total=len(files), desc="colourising", unit="img", disable=not progress)
+    # A worker process only pays off when there is a next file to decode meanwhile.
+    workers = workers if len(files) > 1 else 0
+    done = 0
+    try:
+        for path, image, metadata, reason in iter_decoded(files, workers=workers):
+            if image is None:
+                result.skipped.append((path, reason))
+            elif not allow_colour and is_colour(image):
+                result.skipped.append((path, COLOUR_REASON))
+            else:
+                dest = dest_of.get(path) or output_path(
+                    path, out_dir, root_of.get(path), suffix, ext
+                )
+                keep = metadata if keep_metadata else None
+                _write_outputs(
+                    result, pipeline, path, image, dest, samples, seed, keep, quality, subsampling
+                )
+            done += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.remaining = len(files) - done
+    finally:
+        bar.close()
+    return result
+
+
+def _write_outputs(
+    result: BatchResult,
+    pipeline: ColourisePipeline,
+    path: Path,
+    image: np.ndarray,
+    dest: Path,
+    samples: int | None,
+    seed: int | None,
+    metadata: ImageMetadata | None,
+    quality: int,
+    subsampling: str,
+) -> None:
+    options = {
+        "quality": quality,
+        "subsampling": subsampling,
+        "metadata": metadata,
+        "strip_metadata": metadata is None,
+    }
+    try:
+        if samples is None and seed is None:
+            write_image(dest, pipeline(image), **options)  # type: ignore[arg-type]
+            result.written.append((path, dest))
+            return
+        outputs = pipeline.samples(image, samples or 1, seed=seed)
+        for i, colour in enumerate(outputs, start=1):
+            target = dest if samples is None else sample_path(dest, i)
+            write_image(target, colour, **options)  # type: ignore[arg-type]
+            result.written.append((path, target))
+    except (OSError, ValueError) as err:
+        result.skipped.append((path, f"could not write {dest}: {err}"))
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
+    """Files with the folder each came from (to mirror sub-folders); names that match
+    nothing raise ``FileNotFoundError``."""
+    found = collect_inputs(inputs, suffix="")
+    if found.missing:
+        raise FileNotFoundError(f"no such file, folder or matching pattern: {found.missing[0]}")
+    return found.files

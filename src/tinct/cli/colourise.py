@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 from tinct.cli._common import (
     EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SKIPPED,
     add_command,
     fail,
     finite_float,
     non_negative_int,
     positive_int,
+    report_skipped,
     show_progress,
     threads,
 )
@@ -147,7 +146,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tinct.models import load_model
-    from tinct.pipeline import ColourisePipeline, collect_inputs, colourise_files, plan_outputs
+    from tinct.pipeline import (
+        MAX_SIZE,
+        BatchResult,
+        ColourisePipeline,
+        collect_inputs,
+        colourise_files,
+        plan_outputs,
+    )
 
     if args.quality > 100:
         return fail(f"--quality must be between 1 and 100, got {args.quality}")
@@ -168,6 +174,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         return fail(err)
+    if args.size is not None and args.size > MAX_SIZE:
+        return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
+    if not plan.todo:  # nothing left to colourise: no model to load
+        _summary(args, BatchResult(), plan.done)
+        return _report(found.skipped)
     try:
         pipeline = ColourisePipeline(
             load_model(args.model),
@@ -203,13 +214,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    problems = [(str(p), r) for p, r in found.skipped + result.skipped]
-    if problems:
-        print(f"skipped {len(problems)} input(s):", file=sys.stderr)
-        for path, reason in problems:
-            print(f"  {path}: {reason}", file=sys.stderr)
-        return EXIT_SKIPPED
-    return EXIT_OK
+    return _report(found.skipped + result.skipped)
+
+
+def _report(skipped: list[tuple[Path, str]]) -> int:
+    return report_skipped([(str(p), r) for p, r in skipped])
 
 
 def _summary(args: argparse.Namespace, result: BatchResult, done: list[tuple[Path, Path]]) -> None:

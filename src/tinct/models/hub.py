@@ -43,6 +43,19 @@ BUNDLED: dict[str, BundledModel] = {
         "EfficientNet-Lite0 U-Net (L1) trained on the offline photo corpus; "
         "see docs/models/default.md",
     ),
+    "cvae": BundledModel(
+        "cvae",
+        "cvae.pt",
+        "fully convolutional conditional VAE (seed 001): several different colourisations "
+        "per photo with --samples; see docs/models/cvae.md",
+    ),
+    "zhang-cpu": BundledModel(
+        "zhang-cpu",
+        "zhang-cpu.pt",
+        "Zhang et al. 2016 classification at CPU size, annealed mean (--temperature, "
+        "0.38 by default); colourful but worse than greyscale on Delta E 2000: for "
+        "comparison, see docs/models/zhang-cpu.md",
+    ),
 }
 
 
@@ -100,14 +113,40 @@ def save_model(
     return path
 
 
-def _build(name: str, kwargs: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> Colouriser:
+def _build(path: Path, name: Any, kwargs: Any, state_dict: Any) -> Colouriser:
+    """The model a file describes; ``ValueError`` naming the file and the mismatch when
+    the architecture is unknown, the arguments do not fit it or the weights do not."""
+    if not isinstance(name, str) or name not in list_models():
+        raise ValueError(
+            f"{path}: unknown architecture {name!r}{_did_you_mean(str(name), list_models())}"
+        )
+    if not isinstance(kwargs, dict) or not isinstance(state_dict, dict):
+        raise ValueError(f"{path}: malformed model file (kwargs or state_dict is not a mapping)")
     # The state dict replaces every weight, so skip loading pretrained backbones.
     build_kwargs = {**kwargs, "pretrained": False} if "pretrained" in kwargs else dict(kwargs)
-    model = create_model(name, **build_kwargs)
+    try:
+        model = create_model(name, **build_kwargs)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: its arguments do not fit {name!r} ({err})") from None
     model.init_kwargs = dict(kwargs)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
-    model.load_state_dict(state)
+    state = {
+        k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+        for k, v in state_dict.items()
+    }
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
+        raise ValueError(f"{path}: its weights do not fit {name!r} ({detail})") from None
     return model.eval()
+
+
+def _did_you_mean(key: str, names: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
@@ -128,8 +167,11 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
                 f"or exported model file, or one of the bundled models: {sorted(BUNDLED)}"
             )
         raise FileNotFoundError(
-            f"no model {key!r}: not a bundled model ({', '.join(sorted(BUNDLED))}) and no such file"
+            f"no model {key!r}: not a bundled model ({', '.join(sorted(BUNDLED))}) and no "
+            f"such file{_did_you_mean(key, [*BUNDLED, *list_models()])}"
         )
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a model file or checkpoint is expected)")
     return path
 
 
@@ -139,7 +181,8 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path}: not a tinct model file or checkpoint ({err})") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: not a tinct model file or checkpoint ({first})") from None
     if isinstance(payload, dict):
         if payload.get("format") == FORMAT:
             return "model", payload
@@ -171,7 +214,7 @@ def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:
     path = _resolve(name_or_path)
     kind, payload = _read(path)
     if kind == "model":
-        model = _build(payload["model"], payload["kwargs"], payload["state_dict"])
+        model = _build(path, payload.get("model"), payload.get("kwargs"), payload.get("state_dict"))
         model.input_size = int(payload.get("input_size", model.input_size))
         return model
     config = payload["hyper_parameters"].get("config", {})
@@ -180,7 +223,7 @@ def load_model(name_or_path: str | os.PathLike[str] = "default") -> Colouriser:
         raise ValueError(f"{path}: checkpoint carries no model config")
     prefix = "model."
     state = {k[len(prefix) :]: v for k, v in payload["state_dict"].items() if k.startswith(prefix)}
-    model = _build(spec["name"], spec.get("kwargs", {}), state)
+    model = _build(path, spec["name"], spec.get("kwargs", {}), state)
     # The inference resolution the run declared (model.input_size), not its crop size.
     model.input_size = int(spec.get("input_size", model.input_size))
     return model

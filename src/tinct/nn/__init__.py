@@ -4,8 +4,8 @@ Convolution blocks (:mod:`~tinct.nn.blocks`), spectral norm (:mod:`~tinct.nn.spe
 pretrained backbones (:mod:`~tinct.nn.backbones`), batch-norm folding (:mod:`~tinct.nn.fuse`),
 the pix2pix U-Net generator (:mod:`~tinct.nn.unet`) and discriminators
 (:mod:`~tinct.nn.discriminators`), and one module per network family:
-:mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan` and :mod:`~tinct.nn.cvae`
-(seed 001), :mod:`~tinct.nn.zhang` (seed 002).
+:mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan`, :mod:`~tinct.nn.yuv_cnn`
+and :mod:`~tinct.nn.cvae` (seed 001), :mod:`~tinct.nn.zhang` (seed 002).
 
 Networks here are plain ``nn.Module`` parts; :mod:`tinct.models` registers the colourisers
 built from them, decodes their outputs and states their capabilities. The GAN networks see
@@ -37,6 +37,7 @@ from tinct.nn.efficient_gan import (
 )
 from tinct.nn.spectral import remove_spectral_norm, spectral_norm_all
 from tinct.nn.unet import UNetGenerator
+from tinct.nn.yuv_cnn import yuv_cnn
 from tinct.nn.yuv_gan import YUVDiscriminator, YUVGenerator
 from tinct.nn.zhang import ZHANG_VARIANTS, add_zhang_blocks
 
@@ -64,4 +65,5 @@ __all__ = [
     "remove_spectral_norm",
     "reparameterise",
     "spectral_norm_all",
+    "yuv_cnn",
 ]

@@ -234,7 +234,7 @@ def _markdown(
         "",
         "Parameters are counted on the networks as built (G + D, at any input size); the "
         "DS-conv models reach the seed's 4,135,798 within 0.01 %, the standard-convolution "
-        "ones come out 5.9-6.7 % under (see `tinct.nn.gan`). Train time is wall-clock "
+        "ones come out 5.9-6.7 % under (see `tinct.nn.efficient_gan`). Train time is wall-clock "
         "time of the run on a shared CPU (one thread); s/step is that time over the steps.",
         "",
         "## Seed 004 table 3: U-Net, pix2pix, Górriz, Górriz + feature reconstruction",

@@ -11,7 +11,7 @@ import torch
 from tinct.color import normalize_chroma
 from tinct.losses import gaussian_kl, latent_kl
 from tinct.models import ConditionalVAE, create_model, load_model, model_entry, save_model
-from tinct.models.cvae import reparameterise
+from tinct.nn.cvae import reparameterise
 from tinct.train import ConfigError, resolve_config, train
 from tinct.train.callbacks import read_metrics
 

@@ -1,4 +1,4 @@
-"""Adversarial building blocks and GAN networks (tinct.nn.gan; seed 000 ch. 4, seed 004 4.1)."""
+"""Adversarial building blocks and GAN networks (tinct.nn; seed 000 ch. 4, seed 004 4.1)."""
 
 from __future__ import annotations
 

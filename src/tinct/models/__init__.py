@@ -1,4 +1,8 @@
-"""Colourisation models: one registry for every family, typed outputs, decoding apart."""
+"""Colourisation models: one registry for every family, typed outputs, decoding apart.
+
+Importing this package imports every family module (classification, cvae, gan, regression),
+whose ``@register_model`` decorators fill the registry (:mod:`tinct.models.registry`, a leaf).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,20 @@ from tinct.models.cvae import ConditionalVAE
 from tinct.models.gan import GANColouriser
 from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, save_model
 from tinct.models.registry import create_model, list_models, model_entry, register_model
+from tinct.models.regression import EfficientUNetColouriser, UNetColouriser, YuvCNN, ZhangRegressor
 
 __all__ = [
     "BUNDLED",
     "ClassificationColouriser",
     "Colouriser",
     "ConditionalVAE",
+    "EfficientUNetColouriser",
     "GANColouriser",
     "ModelOutput",
+    "UNetColouriser",
+    "YuvCNN",
     "ZhangColouriser",
+    "ZhangRegressor",
     "create_model",
     "list_bundled",
     "list_models",

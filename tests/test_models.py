@@ -14,6 +14,7 @@ from tinct.models import (
     ModelOutput,
     create_model,
     list_models,
+    load_metadata,
     load_model,
     model_entry,
     register_model,
@@ -156,13 +157,24 @@ def test_effnet_unet_sees_grey_rgb() -> None:
     assert grey[0, 0, 0, 2].item() == pytest.approx(1.0, abs=1e-4)
 
 
-def test_save_and_load_round_trip(tmp_path: Path) -> None:
-    model = create_model("unet", base_channels=4, depth=2).eval()
+@pytest.mark.parametrize("name", list_models())
+def test_save_and_load_round_trip_every_registered_model(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    kwargs = SMALL_KWARGS.get(name, {})
+    model = create_model(name, **kwargs).eval()  # type: ignore[arg-type]
     path = save_model(model, tmp_path / "m.pt", metadata={"note": "test"}, half=False)
     loaded = load_model(path)
-    x = torch.rand(1, 1, 32, 32) * 100
-    assert torch.allclose(model(x).chroma_norm, loaded(x).chroma_norm)  # type: ignore[arg-type]
-    assert loaded.registry_name == "unet" and loaded.init_kwargs == {"base_channels": 4, "depth": 2}
+    assert type(loaded) is type(model) and not loaded.training
+    assert loaded.registry_name == name and loaded.init_kwargs == kwargs
+    assert loaded.input_size == model.input_size and loaded.space == model.space
+    assert load_metadata(path)["note"] == "test"
+    torch.testing.assert_close(loaded.state_dict(), model.state_dict(), rtol=0, atol=0)
+    m = model.input_multiple
+    x = torch.rand(1, 1, 2 * m, 3 * m) * 100
+    with torch.no_grad():
+        torch.testing.assert_close(
+            raw_output(fixed_forward(loaded, x)), raw_output(fixed_forward(model, x))
+        )
 
 
 def test_half_precision_export_is_close(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
@@ -35,24 +36,36 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
-def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (
-        ["--help"],
-        ["colourise", "--help"],
-        ["models", "--help"],
-        ["train", "--help"],
-        ["export", "--help"],
-        ["data", "--help"],
-        ["data", "build-corpus", "--help"],
-        ["data", "list", "--help"],
-        ["data", "download", "--help"],
-        ["data", "make-shapes", "--help"],
-        ["data", "inspect", "--help"],
-    ):
-        with pytest.raises(SystemExit) as exc:
-            build_parser().parse_args(argv)
-        assert exc.value.code == 0
-        assert "usage: tinct" in capsys.readouterr().out
+def command_paths(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every (sub)command path of ``parser``, itself first (``()``), found by walking its
+    subparsers; aliases of one command are listed once."""
+    paths = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for name, sub in action.choices.items():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    paths += command_paths(sub, (*prefix, name))
+    return paths
+
+
+COMMANDS = command_paths(build_parser())
+
+
+def test_the_command_walk_finds_nested_commands() -> None:
+    assert {(), ("colourise",), ("data",), ("data", "list")} <= set(COMMANDS)
+    assert len(set(COMMANDS)) == len(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "tinct")
+def test_help_on_every_command(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args([*path, "--help"])
+    assert exc.value.code == 0
+    assert f"usage: {' '.join(('tinct', *path))}" in capsys.readouterr().out
 
 
 def test_models_lists_bundled_and_registered(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -142,38 +144,41 @@ def test_a_saved_cvae_loads_and_still_samples(tmp_path: Path) -> None:
     assert isinstance(loaded, ConditionalVAE) and loaded.supports_sampling
 
 
-def shapes_config(out: Path, model: str, **extra: object) -> dict[str, object]:
-    return resolve_config(
-        {
-            "name": "tiny-seed001",
-            "output_dir": str(out),
-            "model": {"name": model, "input_size": 32},
-            "data": {
+ShapesConfig = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture()
+def shapes_config(tiny_config: Callable[..., dict[str, Any]]) -> ShapesConfig:
+    """A 3-step YUV run of ``model`` on the Shape Set; ``extra`` goes into the loss section."""
+
+    def make(out: Path, model: str, **extra: object) -> dict[str, Any]:
+        return tiny_config(
+            out,
+            name="tiny-seed001",
+            model={"name": model, "input_size": 32},
+            data={
                 "kind": "dataset",
                 "name": "shapes",
                 "space": "yuv",
-                "image_size": 32,
-                "val_size": 32,
                 "max_val_images": 4,
-                "num_workers": 0,
                 "augment": {"hflip": False, "scale": [1.0, 1.0], "seed001": []},
             },
-            "loss": {"name": "l2", **extra},
-            "optim": {"name": "adam", "lr": 1e-3, "weight_decay": 0.0},
-            "trainer": {
-                "batch_size": 4,
+            loss={"name": "l2", **extra},
+            optim={"name": "adam", "lr": 1e-3, "weight_decay": 0.0},
+            trainer={
                 "max_steps": 3,
                 "val_every_steps": 3,
                 "checkpoint_every_steps": 3,
-                "log_every_steps": 1,
-                "num_sample_images": 2,
                 "threads": 1,
             },
-        }
-    )
+        )
+
+    return make
 
 
-def test_cvae_training_logs_the_loss_terms_separately(tmp_path: Path) -> None:
+def test_cvae_training_logs_the_loss_terms_separately(
+    tmp_path: Path, shapes_config: ShapesConfig
+) -> None:
     config = shapes_config(
         tmp_path / "run", "cvae-conv", reconstruction_weight=10.0, weight_l2=1e-6
     )
@@ -194,7 +199,9 @@ def test_rmsprop_and_momentum_are_accepted_and_checked() -> None:
         resolve_config({"optim": {"name": "lbfgs"}})
 
 
-def test_cvae_with_another_reconstruction_loss_is_refused(tmp_path: Path) -> None:
+def test_cvae_with_another_reconstruction_loss_is_refused(
+    tmp_path: Path, shapes_config: ShapesConfig
+) -> None:
     from tinct.train.module import ColourisationModule
 
     config = shapes_config(tmp_path / "run", "cvae")

@@ -245,7 +245,7 @@ def test_stl10_train_and_test(stl_dir: tuple[Path, FakeDataset]) -> None:
     assert len(train) == 8
     assert train.classes == STL10_CLASSES
     assert train.targets == splits["train"].labels.tolist()
-    assert all(isinstance(a, np.memmap) for a in train.arrays)
+    assert train.arrays and all(isinstance(a, np.memmap) for a in train.arrays)
     for i in (0, 7):
         sample = _check_sample(train[i], splits["train"].images[i])
         assert sample.label == splits["train"].labels[i]

@@ -80,7 +80,9 @@ def test_swapped_colours_and_grey_are_measured_as_wrong() -> None:
     assert stats["circle"].assigned < 0.05 and stats["circle"].confusion["square"] > 0.9
     assert stats["square"].confusion["triangle"] > 0.9
     grey = rgb.mean(1, keepdim=True).expand_as(rgb)
-    for s in shape_colour_assignment(grey, masks):
+    grey_stats = shape_colour_assignment(grey, masks)
+    assert [s.shape for s in grey_stats] == list(SHAPES)
+    for s in grey_stats:
         assert s.coloured == 0.0 and math.isnan(s.assigned)
     with pytest.raises(ValueError, match="masks"):
         shape_colour_assignment(rgb, masks[:, :4])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -26,6 +26,8 @@ from tinct.nn import (
     spectral_norm_all,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # Seed 000 table 4.1: G + D parameters of the compared models.
 SEED_TOTALS = {
     "cgan": 11_740_484,
@@ -34,14 +36,6 @@ SEED_TOTALS = {
     "cgan+att+dsconv+sn": 4_135_798,
 }
 SEED_SIZE = 96  # STL-10, seed 000 section 4.5.2
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def n_params(*modules: nn.Module) -> int:
@@ -130,7 +124,9 @@ def test_forward_backward_gives_finite_nonzero_gradients(name: str) -> None:
     loss = sum((o.float() * torch.randn_like(o)).sum() for o in outs)
     assert isinstance(loss, Tensor)
     loss.backward()
-    for pname, p in module.named_parameters():
+    params = list(module.named_parameters())
+    assert params, f"{name} has no parameters"
+    for pname, p in params:
         assert p.grad is not None, f"{name}: {pname} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
         assert p.grad.abs().max() > 0, f"{name}: {pname} has an all-zero gradient"

@@ -4,8 +4,9 @@ the adversarial training scheme (issue 6; seed 000 ch. 4, seed 001 4.2, seed 004
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
@@ -25,15 +26,9 @@ from tinct.train.callbacks import read_metrics
 from tinct.train.module import ColourisationModule, as_train_config, build_model
 from tinct.train.objectives import GENERATOR_TERMS, AdversarialObjective
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CONFIGS = Path(__file__).parents[1] / "configs" / "gan"
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def sigmoid(x: float) -> float:
@@ -199,35 +194,29 @@ def test_efficient_gan_fuses_for_inference_without_changing_outputs() -> None:
 # --- training ------------------------------------------------------------------------------
 
 
-def gan_config(root: Path, out: Path, model: str, **gan: object) -> dict[str, object]:
-    return resolve_config(
-        {
-            "name": "gan-test",
-            "output_dir": str(out),
-            "model": {"name": model, "kwargs": GAN_KWARGS[model], "input_size": 64},
-            "data": {
-                "kind": "folder",
-                "root": str(root),
-                "image_size": 64,
-                "val_size": 64,
-                "samples_per_epoch": 8,
-                "num_workers": 0,
-                "val_fraction": 0.25,
-                "space": "yuv" if model == "cgan-yuv" else "lab",
-            },
-            "gan": gan,
-            "optim": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "weight_decay": 0},
-            "schedule": {"name": "constant", "warmup_steps": 0},
-            "trainer": {
-                "batch_size": 4,
-                "max_steps": 3,
-                "val_every_steps": 3,
-                "checkpoint_every_steps": 3,
-                "log_every_steps": 1,
-                "num_sample_images": 2,
-            },
-        }
-    )
+GanConfig = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture()
+def gan_config(tiny_config: Callable[..., dict[str, Any]]) -> GanConfig:
+    """A 3-step adversarial run of ``model`` (small kwargs, 64 px) on the photos in ``root``;
+    ``gan`` goes into the gan section."""
+
+    def make(root: Path, out: Path, model: str, **gan: object) -> dict[str, Any]:
+        return tiny_config(
+            out,
+            root=root,
+            size=64,
+            name="gan-test",
+            model={"name": model, "kwargs": GAN_KWARGS[model], "input_size": 64},
+            data={"space": "yuv" if model == "cgan-yuv" else "lab"},
+            gan=gan,
+            optim={"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999], "weight_decay": 0},
+            schedule={"name": "constant", "warmup_steps": 0},
+            trainer={"max_steps": 3, "val_every_steps": 3, "checkpoint_every_steps": 3},
+        )
+
+    return make
 
 
 def fake_batches(n: int, size: int = 64) -> list[Sample]:
@@ -242,7 +231,9 @@ def fake_batches(n: int, size: int = 64) -> list[Sample]:
     ]
 
 
-def test_one_adversarial_step_changes_generator_and_discriminator(tmp_path: Path) -> None:
+def test_one_adversarial_step_changes_generator_and_discriminator(
+    tmp_path: Path, gan_config: GanConfig
+) -> None:
     config = gan_config(tmp_path, tmp_path / "out", "pix2pix")
     module = ColourisationModule(config)
     assert module.objective.discriminator is not None
@@ -262,7 +253,9 @@ def test_one_adversarial_step_changes_generator_and_discriminator(tmp_path: Path
     assert all(p.requires_grad for p in d_after)
 
 
-def test_gan_config_terms_replace_defaults_and_are_checked(tmp_path: Path) -> None:
+def test_gan_config_terms_replace_defaults_and_are_checked(
+    tmp_path: Path, gan_config: GanConfig
+) -> None:
     config = gan_config(tmp_path, tmp_path, "pix2pix", terms={"l1": 1.0})
     assert config["gan"]["terms"] == {"l1": 1.0}  # replaced, not merged with the default
     module = ColourisationModule(config)
@@ -283,7 +276,9 @@ def test_gan_config_terms_replace_defaults_and_are_checked(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_train_pix2pix_logs_every_term_and_exports_the_generator(tmp_path: Path) -> None:
+def test_train_pix2pix_logs_every_term_and_exports_the_generator(
+    tmp_path: Path, gan_config: GanConfig
+) -> None:
     write_photos(tmp_path / "photos", 6, size=(80, 72))
     out = tmp_path / "run"
     config = gan_config(
@@ -307,28 +302,17 @@ def test_train_pix2pix_logs_every_term_and_exports_the_generator(tmp_path: Path)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_each_gan_config_trains_a_few_steps(path: Path, tmp_path: Path) -> None:
+def test_each_gan_config_trains_a_few_steps(
+    path: Path, tmp_path: Path, tiny_overrides: Callable[..., list[str]]
+) -> None:
     config = resolve_config(path)
     size = 32 if config["model"]["name"] == "cgan-yuv" else 64
-    overrides = [
-        f"output_dir={tmp_path / 'run'}",
-        "data.num_workers=0",
-        "data.max_val_images=2",
-        "trainer.batch_size=2",
-        "trainer.max_steps=2",
-        "trainer.val_every_steps=2",
-        "trainer.checkpoint_every_steps=2",
-        "trainer.log_every_steps=1",
-        "trainer.num_sample_images=2",
-    ]
+    photos: Path | None = None
     if config["data"]["kind"] == "corpus":  # the corpus is not built in CI: tiny photos
-        write_photos(tmp_path / "photos", 4, size=(size + 16, size + 8))
-        overrides += [
-            "data.kind=folder",
-            f"data.root={tmp_path / 'photos'}",
-            "data.samples_per_epoch=4",
-            "data.val_fraction=0.25",
-        ]
+        photos = tmp_path / "photos"
+        write_photos(photos, 4, size=(size + 16, size + 8))
+    overrides = tiny_overrides(tmp_path / "run", root=photos)
+    overrides.append("data.max_val_images=2")
     config = resolve_config(path, overrides)
     model_path = train(config, progress=False)
     metrics = read_metrics(tmp_path / "run" / "logs" / "version_0" / "metrics.csv")

@@ -14,6 +14,7 @@ from tinct.models import (
     ModelOutput,
     create_model,
     list_models,
+    load_metadata,
     load_model,
     model_entry,
     register_model,
@@ -29,6 +30,16 @@ SMALL_KWARGS: dict[str, dict[str, object]] = {
     "zhang-euclidean": {"variant": "cpu"},
     "pix2pix": {"depth": 5, "base_channels": 8},
     "gorriz": {"depth": 5, "base_channels": 8},
+}
+# Each lightness/chroma space's nominal chroma ranges in colour-space units (written out
+# here, not taken from tinct.color): ab within ±110, uv within ±180, YUV's U ±0.436 and
+# V ±0.615, YIQ's I ±0.596 and Q ±0.523, YCbCr's Cb and Cr in [0, 1].
+CHROMA_RANGES: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "lab": ((-110.0, 110.0), (-110.0, 110.0)),
+    "luv": ((-180.0, 180.0), (-180.0, 180.0)),
+    "yuv": ((-0.436, 0.436), (-0.615, 0.615)),
+    "yiq": ((-0.596, 0.596), (-0.523, 0.523)),
+    "ycbcr": ((0.0, 1.0), (0.0, 1.0)),
 }
 # Models predicting at 1/4 of the input resolution (the pipeline upsamples their chroma).
 QUARTER_RESOLUTION = {"zhang-euclidean"}
@@ -103,8 +114,12 @@ def test_forward_backward_every_registered_model(name: str) -> None:
         return
     quarter = name in QUARTER_RESOLUTION
     assert chroma.shape == ((2, 2, m // 2, 3 * m // 4) if quarter else (2, 2, 2 * m, 3 * m))
-    # decode maps normalised chroma to colour-space units: |ab| reaches beyond 1.
-    assert torch.allclose(chroma / 110.0, output.chroma_norm) if model.space == "lab" else True
+    # decode maps normalised chroma in [-1, 1] to colour-space units: the centre of each
+    # chroma channel's range plus its half-width times the normalised value.
+    assert model.space in CHROMA_RANGES, f"{name}: no chroma range for {model.space!r}"
+    lo, hi = torch.tensor(CHROMA_RANGES[model.space]).T.view(2, 1, 2, 1, 1)
+    expected = (hi + lo) / 2 + (hi - lo) / 2 * output.chroma_norm
+    assert torch.allclose(chroma, expected, rtol=1e-5, atol=1e-6), model.space
 
 
 def test_regression_decode_ignores_missing_output() -> None:
@@ -142,13 +157,24 @@ def test_effnet_unet_sees_grey_rgb() -> None:
     assert grey[0, 0, 0, 2].item() == pytest.approx(1.0, abs=1e-4)
 
 
-def test_save_and_load_round_trip(tmp_path: Path) -> None:
-    model = create_model("unet", base_channels=4, depth=2).eval()
+@pytest.mark.parametrize("name", list_models())
+def test_save_and_load_round_trip_every_registered_model(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    kwargs = SMALL_KWARGS.get(name, {})
+    model = create_model(name, **kwargs).eval()  # type: ignore[arg-type]
     path = save_model(model, tmp_path / "m.pt", metadata={"note": "test"}, half=False)
     loaded = load_model(path)
-    x = torch.rand(1, 1, 32, 32) * 100
-    assert torch.allclose(model(x).chroma_norm, loaded(x).chroma_norm)  # type: ignore[arg-type]
-    assert loaded.registry_name == "unet" and loaded.init_kwargs == {"base_channels": 4, "depth": 2}
+    assert type(loaded) is type(model) and not loaded.training
+    assert loaded.registry_name == name and loaded.init_kwargs == kwargs
+    assert loaded.input_size == model.input_size and loaded.space == model.space
+    assert load_metadata(path)["note"] == "test"
+    torch.testing.assert_close(loaded.state_dict(), model.state_dict(), rtol=0, atol=0)
+    m = model.input_multiple
+    x = torch.rand(1, 1, 2 * m, 3 * m) * 100
+    with torch.no_grad():
+        torch.testing.assert_close(
+            raw_output(fixed_forward(loaded, x)), raw_output(fixed_forward(model, x))
+        )
 
 
 def test_half_precision_export_is_close(tmp_path: Path) -> None:

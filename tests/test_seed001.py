@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,9 @@ def test_random_crops_of_a_labelled_dataset() -> None:
 
 
 @pytest.mark.slow
-def test_the_yuv_cnn_learns_shape_to_colour_on_shape_set(tmp_path: Path) -> None:
+def test_the_yuv_cnn_learns_shape_to_colour_on_shape_set(
+    tmp_path: Path, tiny_overrides: Callable[..., list[str]]
+) -> None:
     """Seed 001 section 5.2, measured: after a short Shape Set run the colours inside
     each shape's mask are assigned to that shape's own hue far above chance (1/3)."""
     torch.manual_seed(0)
@@ -73,11 +76,13 @@ def test_the_yuv_cnn_learns_shape_to_colour_on_shape_set(tmp_path: Path) -> None
             "data.augment.seed001=[]",
             "data.max_val_images=8",
             "model.kwargs.dropout=0.0",
-            "trainer.batch_size=32",
-            f"trainer.max_steps={STEPS}",
-            f"trainer.val_every_steps={STEPS}",
-            f"trainer.checkpoint_every_steps={STEPS}",
-            f"output_dir={tmp_path / 'run'}",
+            *tiny_overrides(
+                tmp_path / "run",
+                steps=STEPS,
+                batch_size=32,
+                log_every=None,
+                num_sample_images=None,
+            ),
         ],
     )
     model = load_model(train(config, progress=False)).eval()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,33 +15,7 @@ from tinct.models import load_metadata, load_model
 from tinct.train import ConfigError, resolve_config, train
 from tinct.train.callbacks import read_metrics
 
-
-def tiny_config(root: Path, out: Path, **trainer: Any) -> dict[str, Any]:
-    return resolve_config(
-        {
-            "name": "tiny",
-            "output_dir": str(out),
-            "model": {"name": "unet", "kwargs": {"base_channels": 4, "depth": 2}},
-            "data": {
-                "kind": "folder",
-                "root": str(root),
-                "image_size": 32,
-                "val_size": 32,
-                "samples_per_epoch": 8,
-                "num_workers": 0,
-                "val_fraction": 0.25,
-            },
-            "trainer": {
-                "batch_size": 4,
-                "max_steps": 4,
-                "val_every_steps": 2,
-                "checkpoint_every_steps": 2,
-                "log_every_steps": 1,
-                "num_sample_images": 2,
-                **trainer,
-            },
-        }
-    )
+TinyConfig = Callable[..., dict[str, Any]]
 
 
 def test_config_defaults_overrides_and_errors(tmp_path: Path) -> None:
@@ -69,10 +44,10 @@ def test_shipped_configs_resolve() -> None:
 
 
 @pytest.mark.slow
-def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
+def test_train_a_few_steps_then_resume(tmp_path: Path, tiny_config: TinyConfig) -> None:
     write_photos(tmp_path / "photos", 8, size=(48, 40))
     out = tmp_path / "run"
-    model_path = train(tiny_config(tmp_path / "photos", out), progress=False)
+    model_path = train(tiny_config(out, root=tmp_path / "photos"), progress=False)
     assert model_path == out / "model.pt" and model_path.is_file()
     for name in (
         "config.yaml",
@@ -102,7 +77,8 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
     assert torch.allclose(a(x).chroma_norm, b(x).chroma_norm, atol=2e-2)  # type: ignore[arg-type]
 
     # Resume: continues from step 4 to step 6 instead of starting again.
-    train(tiny_config(tmp_path / "photos", out, max_steps=6), resume="auto", progress=False)
+    config = tiny_config(out, root=tmp_path / "photos", trainer={"max_steps": 6})
+    train(config, resume="auto", progress=False)
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 6
     steps = [s for s, _ in read_metrics(out / "logs" / "version_0" / "metrics.csv")["train/loss"]]
@@ -117,14 +93,16 @@ def test_train_a_few_steps_then_resume(tmp_path: Path) -> None:
     assert train_seconds_from_logs(tmp_path) is None
 
 
-def test_training_reduces_the_loss(tmp_path: Path) -> None:
+def test_training_reduces_the_loss(tmp_path: Path, tiny_config: TinyConfig) -> None:
     """On a fixed tiny set the L1 loss must go down within a few dozen steps."""
     write_lightness_coded_photos(tmp_path / "photos", 4)
     config = tiny_config(
-        tmp_path / "photos", tmp_path / "run", max_steps=40, val_every_steps=20, log_every_steps=5
+        tmp_path / "run",
+        root=tmp_path / "photos",
+        trainer={"max_steps": 40, "val_every_steps": 20, "log_every_steps": 5},
+        optim={"lr": 3e-3},
+        schedule={"warmup_steps": 0},
     )
-    config["optim"]["lr"] = 3e-3
-    config["schedule"]["warmup_steps"] = 0
     train(config, progress=False)
     losses = [
         v
@@ -136,18 +114,21 @@ def test_training_reduces_the_loss(tmp_path: Path) -> None:
     assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:2]) / 2
 
 
-def test_train_on_a_named_dataset_with_seed001_augmentation(tmp_path: Path) -> None:
-    config = tiny_config(tmp_path, tmp_path / "run", max_steps=2)
-    config["data"].update(
-        {
+def test_train_on_a_named_dataset_with_seed001_augmentation(
+    tmp_path: Path, tiny_config: TinyConfig
+) -> None:
+    config = tiny_config(
+        tmp_path / "run",
+        root=tmp_path,
+        trainer={"max_steps": 2},
+        data={
             "kind": "dataset",
             "name": "shapes",
             "space": "lab",
             "max_val_images": 3,
             "augment": {"hflip": True, "scale": [0.8, 1.0], "seed001": ["rotation", "zoom"]},
-        }
+        },
     )
-    config = resolve_config(config)
     model_path = train(config, progress=False)
     assert model_path.is_file()
     assert load_metadata(model_path)["train_images"] == 5000  # the Shape Set train split
@@ -157,20 +138,24 @@ def test_train_on_a_named_dataset_with_seed001_augmentation(tmp_path: Path) -> N
         resolve_config({"data": {"augment": {"seed001": ["cutout"]}}})
 
 
-def test_classification_training_with_the_prior_of_the_training_data(tmp_path: Path) -> None:
+def test_classification_training_with_the_prior_of_the_training_data(
+    tmp_path: Path, tiny_config: TinyConfig
+) -> None:
     from tinct.color import BinPrior
     from tinct.pipeline import ColourisePipeline
 
     write_photos(tmp_path / "photos", 8, size=(48, 40))
     out = tmp_path / "zhang"
-    config = tiny_config(tmp_path / "photos", out)
-    config["model"] = {
-        "name": "zhang-cpu",
-        "kwargs": {"widths": [8, 8, 8, 8, 8, 8, 8, 8], "depths": [1] * 8},
-        "input_size": 64,
-    }
-    config["loss"]["name"] = "rebalanced"
-    config["loss"]["prior_batches"] = 2
+    config = tiny_config(
+        out,
+        root=tmp_path / "photos",
+        model={
+            "name": "zhang-cpu",
+            "kwargs": {"widths": [8, 8, 8, 8, 8, 8, 8, 8], "depths": [1] * 8},
+            "input_size": 64,
+        },
+        loss={"name": "rebalanced", "prior_batches": 2},
+    )
     model_path = train(config, progress=False)
 
     prior = BinPrior.load(out / "prior.json")
@@ -216,29 +201,16 @@ def test_the_seven_zhang_configs_exist() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ZHANG_CONFIGS, ids=lambda p: p.stem)
-def test_each_zhang_config_trains_a_few_steps(path: Path, tmp_path: Path) -> None:
+def test_each_zhang_config_trains_a_few_steps(
+    path: Path, tmp_path: Path, tiny_overrides: Callable[..., list[str]]
+) -> None:
     from tinct.color import BinPrior
     from tinct.models.registry import model_entry
 
     write_photos(tmp_path / "photos", 6, size=(48, 40))
     out = tmp_path / "run"
-    overrides = [
-        f"output_dir={out}",
-        "data.kind=folder",
-        f"data.root={tmp_path / 'photos'}",
-        "data.image_size=32",
-        "data.val_size=32",
-        "data.samples_per_epoch=4",
-        "data.num_workers=0",
-        "data.val_fraction=0.34",
-        "trainer.batch_size=2",
-        "trainer.max_steps=2",
-        "trainer.val_every_steps=2",
-        "trainer.checkpoint_every_steps=2",
-        "trainer.log_every_steps=1",
-        "trainer.num_sample_images=2",
-        "loss.prior_batches=1",
-    ]
+    overrides = tiny_overrides(out, root=tmp_path / "photos", size=32, val_fraction=0.34)
+    overrides.append("loss.prior_batches=1")
     config = resolve_config(path, overrides)
     model_path = train(config, progress=False)
 

@@ -354,12 +354,3 @@ def plot_sweep(result: EvalResult, name: str, path: Path) -> None:
     bottom.set_yticks([])
     fig.suptitle(f"temperature sweep, {name}")
     _save(fig, path)
-
-
-def results_table_rows(result_json: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows (model, params, ...) of a results.json, for indexes and the README."""
-    out = []
-    for name, summary in result_json["summary"].items():
-        info = result_json.get("model_info", {}).get(name, {})
-        out.append({"model": name, "params": info.get("params"), **summary})
-    return out

@@ -104,10 +104,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import yaml
-
     from tinct.models import load_metadata, load_model, save_model
-    from tinct.train.config import load_yaml
+    from tinct.train.config import ConfigError, parse_value
 
     metadata_items = []
     for item in args.metadata:
@@ -122,8 +120,8 @@ def run_export(args: argparse.Namespace) -> int:
         model = load_model(args.checkpoint)
         metadata = {**load_metadata(args.checkpoint), "source": str(args.checkpoint)}
         for key, value in metadata_items:
-            metadata[key] = load_yaml(value)
-    except (FileNotFoundError, ValueError, yaml.YAMLError) as err:
+            metadata[key] = parse_value(value, f"--metadata {key}")
+    except (FileNotFoundError, ValueError, ConfigError) as err:
         return fail(err)
     path = save_model(model, output, half=not args.fp32, metadata=metadata)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

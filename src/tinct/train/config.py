@@ -17,7 +17,15 @@ import yaml
 
 from tinct.train.sections import ConfigError, TrainConfig
 
-__all__ = ["DEFAULTS", "ConfigError", "TrainConfig", "dump_config", "load_yaml", "resolve_config"]
+__all__ = [
+    "DEFAULTS",
+    "ConfigError",
+    "TrainConfig",
+    "dump_config",
+    "load_yaml",
+    "parse_value",
+    "resolve_config",
+]
 
 #: Every key a run understands, with its default (from :mod:`tinct.train.sections`, where
 #: each key is declared and documented); a misspelt key is an error naming it.
@@ -71,12 +79,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like key.sub=value")
     key, raw = text.split("=", 1)
+    return key.strip().split("."), parse_value(raw, f"override {text!r}")
+
+
+def parse_value(text: str, where: str = "value") -> Any:
+    """A value written on a command line, read as YAML (``3e-4`` a float, ``[1, 2]`` a
+    list); :class:`ConfigError` naming ``where`` when it is not valid YAML."""
     try:
-        value = load_yaml(raw)
+        return load_yaml(text)
     except yaml.YAMLError as err:
         problem = str(err).splitlines()[0]
-        raise ConfigError(f"override {text!r}: the value is not valid YAML ({problem})") from None
-    return key.strip().split("."), value
+        raise ConfigError(f"{where}: the value is not valid YAML ({problem})") from None
 
 
 def resolve_config(

@@ -132,10 +132,18 @@ def default_root() -> Path:
 
 
 def dataset_info(name: str) -> DatasetInfo:
+    """The registry entry of dataset ``name``; ``ValueError`` with the known names (and the
+    closest one) otherwise."""
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown dataset {name!r}{hint} (known: {', '.join(DATASETS)})"
+        ) from None
 
 
 def _is_dataset_folder(info: DatasetInfo, path: Path) -> bool:

@@ -1,9 +1,16 @@
 """Image file input/output: the only part of tinct that touches image files.
 
 * :func:`read_image` / :func:`read_image_numpy` -- any Pillow-readable file to
-  upright 8-bit RGB, ``(3, H, W)`` tensor or ``(H, W, 3)`` array.
-* :func:`write_image` -- atomic PNG/JPEG/WebP/TIFF/BMP writing of uint8 images.
-* :func:`iter_image_files` -- files, folders and glob patterns to a list of files.
+  upright 8-bit RGB, ``(3, H, W)`` tensor or ``(H, W, 3)`` array;
+  :func:`read_image_with_metadata` -- the array and its :class:`ImageMetadata`
+  (EXIF, ICC profile, DPI).
+* :func:`write_image` -- atomic PNG/JPEG/WebP/TIFF/BMP writing of uint8 images,
+  keeping a source's metadata if given.
+* :func:`find_image_files` -- files, folders and glob patterns to regular image files
+  and the entries skipped (FIFOs, devices, link loops, ...) with reasons;
+  :func:`iter_image_files` -- just the files.
+* :func:`is_colour` / :func:`colour_share` -- whether a photo already carries colour
+  beyond an overall tint (sepia and other toned prints are not colour).
 * :class:`ImageReadError` -- the one error raised for unreadable image files.
 * :func:`atomic_path` / :func:`write_text_atomic` -- write any file via a temporary
   file and a rename.
@@ -13,27 +20,49 @@
 
 from __future__ import annotations
 
-from tinct.io.files import IMAGE_EXTENSIONS, atomic_path, iter_image_files, write_text_atomic
+from tinct.io.colour import COLOUR_LEVEL, COLOUR_THRESHOLD, colour_share, is_colour
+from tinct.io.files import (
+    IMAGE_EXTENSIONS,
+    ImageFiles,
+    atomic_path,
+    find_image_files,
+    iter_image_files,
+    not_regular_file_reason,
+    write_text_atomic,
+)
 from tinct.io.image import (
     DEFAULT_MAX_PIXELS,
     JPEG_SUBSAMPLINGS,
+    METADATA_FORMATS,
     WRITE_FORMATS,
+    ImageMetadata,
     ImageReadError,
     read_image,
     read_image_numpy,
+    read_image_with_metadata,
     write_image,
 )
 
 __all__ = [
+    "COLOUR_LEVEL",
+    "COLOUR_THRESHOLD",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "JPEG_SUBSAMPLINGS",
+    "METADATA_FORMATS",
     "WRITE_FORMATS",
+    "ImageFiles",
+    "ImageMetadata",
     "ImageReadError",
     "atomic_path",
+    "colour_share",
+    "find_image_files",
+    "is_colour",
     "iter_image_files",
+    "not_regular_file_reason",
     "read_image",
     "read_image_numpy",
+    "read_image_with_metadata",
     "write_image",
     "write_text_atomic",
 ]

@@ -10,7 +10,13 @@ Reading always yields 8-bit sRGB-encoded RGB, whatever the file holds:
   to 8 bits as ``round(v / 257)`` using all 16 bits (Pillow alone keeps only the
   high byte of 16-bit colour samples, see :func:`_low_byte_rawmodes`);
 * the EXIF orientation tag is applied, so the returned array is upright;
-* animated files (GIF, APNG, WebP) give their first frame.
+* animated files (GIF, APNG, WebP) give their first frame;
+* only regular files are opened (a FIFO or a device named as an image is refused
+  from ``os.stat``, and opened without blocking, so reading never hangs).
+
+:func:`read_image_with_metadata` also returns the file's :class:`ImageMetadata`
+(EXIF with the Orientation tag reset to 1, ICC profile, DPI), which
+:func:`write_image` carries into the formats that hold it.
 
 Every failure to read a file raises :class:`ImageReadError`, which names the
 file and the reason.  Truncated files are detected (the whole image is decoded
@@ -22,29 +28,39 @@ before any pixel memory is allocated.
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 import os
 import secrets
-import stat
+import struct
 import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError, features
 
+from tinct.io.files import _mode_reason, _os_error_reason
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "JPEG_SUBSAMPLINGS",
+    "METADATA_FORMATS",
     "WRITE_FORMATS",
+    "ImageMetadata",
     "ImageReadError",
     "read_image",
     "read_image_numpy",
+    "read_image_with_metadata",
     "write_image",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Largest image, in pixels (width x height), that :func:`read_image` decodes by
 #: default.  250 MP of RGB is 750 MB of uint8.  Pillow's own limit (about 89 MP,
@@ -65,7 +81,162 @@ WRITE_FORMATS: Final[dict[str, str]] = {
 #: Chroma subsampling choices of JPEG files written by :func:`write_image`.
 JPEG_SUBSAMPLINGS: Final[tuple[str, ...]] = ("4:2:0", "4:2:2", "4:4:4")
 
+#: Pillow format -> the metadata :func:`write_image` carries into it (the others are
+#: dropped: WebP and BMP files have no place Pillow writes them to).
+METADATA_FORMATS: Final[dict[str, frozenset[str]]] = {
+    "JPEG": frozenset({"exif", "icc_profile", "dpi"}),
+    "PNG": frozenset({"exif", "icc_profile", "dpi"}),
+    "WEBP": frozenset({"exif", "icc_profile"}),
+    "TIFF": frozenset({"exif", "icc_profile", "dpi"}),
+    "BMP": frozenset({"dpi"}),
+}
+
 _ORIENTATION_TAG: Final[int] = 0x0112  # EXIF Orientation
+_EXIF_HEADER: Final[bytes] = b"Exif\x00\x00"
+
+#: EXIF IFD0 tags that describe the picture rather than the layout of a file's pixels:
+#: the only IFD0 tags taken from TIFF files (whose IFD0 is also the image's own
+#: directory) and written into TIFF files.  ImageDescription, Make, Model, Orientation,
+#: Software, DateTime, Artist, HostComputer, Copyright, the Exif and GPS sub-IFDs.
+_DESCRIPTIVE_IFD0_TAGS: Final[frozenset[int]] = frozenset(
+    {0x010E, 0x010F, 0x0110, 0x0112, 0x0131, 0x0132, 0x013B, 0x013C, 0x8298, 0x8769, 0x8825}
+)
+
+#: The EXIF tags written into TIFF files: the descriptive IFD0 tags without the Exif
+#: and GPS sub-directories, which Pillow's libtiff writer cannot store.
+_TIFF_EXIF_TAGS: Final[frozenset[int]] = _DESCRIPTIVE_IFD0_TAGS - {0x8769, 0x8825}
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """The metadata of an image file that :func:`write_image` can carry into its output.
+
+    Attributes:
+        exif: the EXIF block as Pillow's ``info["exif"]`` of a JPEG holds it (starting
+            ``b"Exif\\0\\0"``, then a TIFF header and directories), with the
+            Orientation tag set to 1 -- the pixels read are already upright.  Date,
+            camera, exposure, GPS and the rest are kept as they were.  ``None``: none.
+        icc_profile: the embedded ICC colour profile, bytes as stored.  ``None``: none.
+        dpi: the resolution ``(x, y)`` in dots per inch, rounded to 0.01 (PNG files
+            store dots per metre: 300 dpi is 299.9994).  ``None``: not recorded in
+            the file.
+    """
+
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+
+    def __bool__(self) -> bool:
+        """True if anything is recorded."""
+        return self.exif is not None or self.icc_profile is not None or self.dpi is not None
+
+
+def _ignore_metadata_warnings() -> None:
+    """Inside ``warnings.catch_warnings()``: silence Pillow's warnings about broken
+    EXIF/TIFF directories ("Corrupt EXIF data", ...), which only concern metadata."""
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+
+
+def _exif_orientation_reset(data: bytes) -> bytes | None:
+    """``data`` (an EXIF block, with or without the ``Exif\\0\\0`` header) with the
+    IFD0 Orientation tag set to 1 in place, everything else byte for byte (maker notes
+    keep their offsets); with the header.  ``None`` if the block cannot be parsed."""
+    body = data[len(_EXIF_HEADER) :] if data.startswith(_EXIF_HEADER) else data
+    if body[:4] == b"II*\x00":
+        order = "<"
+    elif body[:4] == b"MM\x00*":
+        order = ">"
+    else:
+        return None
+    try:
+        (ifd0,) = struct.unpack_from(order + "I", body, 4)
+        (count,) = struct.unpack_from(order + "H", body, ifd0)
+        for i in range(count):
+            entry = ifd0 + 2 + 12 * i
+            tag, kind, n = struct.unpack_from(order + "HHI", body, entry)
+            if tag != _ORIENTATION_TAG:
+                continue
+            if kind != 3 or n != 1:  # not one SHORT: leave it to Pillow
+                return None
+            patched = bytearray(body)
+            struct.pack_into(order + "H", patched, entry + 8, 1)
+            return _EXIF_HEADER + bytes(patched)
+    except struct.error:
+        return None
+    return _EXIF_HEADER + body
+
+
+def _exif_via_pillow(exif: Image.Exif, descriptive_only: bool) -> bytes | None:
+    """Pillow's serialisation of ``exif`` with Orientation 1 (and, if
+    ``descriptive_only``, without the IFD0 tags about pixel layout); ``None`` if empty."""
+    for tag in list(exif):
+        if descriptive_only and tag not in _DESCRIPTIVE_IFD0_TAGS:
+            del exif[tag]
+    if _ORIENTATION_TAG in exif:
+        exif[_ORIENTATION_TAG] = 1
+    if len(exif) == 0:
+        return None
+    data = exif.tobytes()
+    return data if data.startswith(_EXIF_HEADER) else _EXIF_HEADER + data
+
+
+def _exif_of(im: Image.Image) -> bytes | None:
+    """The EXIF block of an opened image with Orientation 1, or None (absent or broken:
+    broken metadata never makes the pixels unreadable)."""
+    try:
+        raw = im.info.get("exif")
+        if isinstance(raw, bytes) and raw:
+            patched = _exif_orientation_reset(raw)
+            if patched is not None:
+                return patched
+            return _exif_via_pillow(im.getexif(), descriptive_only=False)
+        if im.format == "TIFF":  # the EXIF tags live in the image's own directory
+            return _exif_via_pillow(im.getexif(), descriptive_only=True)
+    except Exception as exc:
+        log.debug("ignoring unreadable EXIF data: %s", exc)
+    return None
+
+
+def _dpi_recorded(im: Image.Image) -> bool:
+    """Whether the file itself records its resolution (Pillow reports 72 dpi for JPEG
+    files with EXIF but no resolution, and 1 dpi for TIFF files without one)."""
+    if im.format == "JPEG" and im.info.get("jfif_unit") not in (1, 2):
+        exif = im.getexif()
+        return 0x011A in exif and exif.get(0x0128) in (2, 3)  # XResolution, unit
+    if im.format == "TIFF":
+        tags = getattr(im, "tag_v2", {})
+        return 0x011A in tags and 0x011B in tags  # XResolution, YResolution
+    return True
+
+
+def _dpi_of(im: Image.Image) -> tuple[float, float] | None:
+    """The resolution the file records, in dots per inch, or None."""
+    value = im.info.get("dpi")
+    if value is None:
+        return None
+    try:
+        if not _dpi_recorded(im):
+            return None
+    except Exception:
+        return None
+    try:
+        x, y = (float(v) for v in value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0):
+        return None
+    # PNG stores dots per metre: 300 dpi reads back as 299.9994.
+    return (round(x, 2), round(y, 2))
+
+
+def _metadata_of(im: Image.Image) -> ImageMetadata:
+    """EXIF (Orientation 1), ICC profile and DPI of a loaded Pillow image."""
+    icc = im.info.get("icc_profile")
+    return ImageMetadata(
+        exif=_exif_of(im),
+        icc_profile=bytes(icc) if isinstance(icc, bytes | bytearray) and icc else None,
+        dpi=_dpi_of(im),
+    )
 
 
 class ImageReadError(Exception):
@@ -175,7 +346,7 @@ def _low_byte_rawmodes(tiles: Sequence[Any]) -> list[str] | None:
 def _decode_low_bytes(path: str | os.PathLike[str], rawmodes: list[str]) -> np.ndarray | None:
     """Decode the file again with byte-swapped rawmodes; None if that is not possible."""
     try:
-        with Image.open(path) as im:
+        with _open_regular(path) as fp, Image.open(fp) as im:
             if len(im.tile) != len(rawmodes):
                 return None
             im.tile = [_with_rawmode(t, r) for t, r in zip(im.tile, rawmodes, strict=True)]
@@ -322,23 +493,53 @@ def _exif_orientation(im: Image.Image) -> int:
 
 
 def _check_file(path: str | os.PathLike[str]) -> None:
+    """Refuse anything but a non-empty regular file, from ``os.stat`` alone (a FIFO or a
+    device is never opened, so reading never blocks on one)."""
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise ImageReadError(path, "no such file") from None
     except OSError as exc:
-        raise ImageReadError(path, exc.strerror or str(exc)) from exc
-    if stat.S_ISDIR(st.st_mode):
-        raise ImageReadError(path, "it is a directory, not a file")
-    if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+        raise ImageReadError(path, _os_error_reason(path, exc)) from None
+    reason = _mode_reason(st.st_mode)
+    if reason is not None:
+        raise ImageReadError(path, reason)
+    if st.st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
 
 
-def _decode(path: str | os.PathLike[str], max_pixels: int | None) -> np.ndarray:
-    """Open, size-check, fully decode and convert; may raise DecompressionBombError."""
+@contextlib.contextmanager
+def _open_regular(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open ``path`` for reading without blocking, and only if it is a regular file.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once (should the file have been
+    replaced by one since :func:`_check_file`); the open file is then checked with
+    ``fstat``, so what is read is what was checked.  Regular files ignore the flag.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        reason = _mode_reason(os.fstat(fd).st_mode)
+        if reason is not None:
+            raise ImageReadError(path, reason)
+        fp = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fp:
+        yield fp
+
+
+def _decode(
+    path: str | os.PathLike[str], max_pixels: int | None, metadata: bool
+) -> tuple[np.ndarray, ImageMetadata | None]:
+    """Open, size-check, fully decode and convert; may raise DecompressionBombError.
+
+    Returns the upright ``(H, W, 3)`` uint8 array and, if ``metadata``, the file's
+    :class:`ImageMetadata` (EXIF orientation reset to 1).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(path) as im:
+        _ignore_metadata_warnings()
+        with _open_regular(path) as fp, Image.open(fp) as im:
             width, height = im.size
             if max_pixels is not None and width * height > max_pixels:
                 raise ImageReadError(
@@ -353,23 +554,27 @@ def _decode(path: str | os.PathLike[str], max_pixels: int | None) -> np.ndarray:
                 im.tile = [_with_rawmode(t, "RGBA") for t in tiles]
             im.load()  # the full decode: truncation and corruption surface here
             orientation = _exif_orientation(im)
+            meta = _metadata_of(im) if metadata else None
             array = _to_rgb_array(im, path, tiles, la16)
-    return _orient(array, orientation)
+    return _orient(array, orientation), meta
 
 
-def _read_array(path: str | os.PathLike[str], max_pixels: int | None) -> np.ndarray:
-    """(H, W, 3) uint8, possibly a non-contiguous read-only view."""
+def _read_array(
+    path: str | os.PathLike[str], max_pixels: int | None, metadata: bool = False
+) -> tuple[np.ndarray, ImageMetadata | None]:
+    """(H, W, 3) uint8, possibly a non-contiguous read-only view, and the metadata if
+    asked for."""
     if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
         raise ValueError(f"max_pixels must be a positive integer or None, got {max_pixels!r}")
     _check_file(path)
     try:
         try:
-            return _decode(path, max_pixels)
+            return _decode(path, max_pixels, metadata)
         except Image.DecompressionBombError:
             # Over Pillow's hard limit (~179 MP) but maybe not over ours: look again
             # with Pillow's check off; ours (from the header) still applies.
             with _pillow_pixel_limit_lifted():
-                return _decode(path, max_pixels)
+                return _decode(path, max_pixels, metadata)
     except ImageReadError:
         raise
     except MemoryError:
@@ -380,6 +585,11 @@ def _read_array(path: str | os.PathLike[str], max_pixels: int | None) -> np.ndar
         raise ImageReadError(path, "not an image file, or a format Pillow cannot read") from None
     except PermissionError as exc:
         raise ImageReadError(path, "permission denied") from exc
+    except OSError as exc:
+        if exc.errno is not None and exc.filename is not None:  # from opening the file
+            raise ImageReadError(path, _os_error_reason(path, exc)) from exc
+        detail = str(exc) or type(exc).__name__
+        raise ImageReadError(path, f"corrupt or truncated image data ({detail})") from exc
     except Exception as exc:
         detail = str(exc) or type(exc).__name__
         raise ImageReadError(path, f"corrupt or truncated image data ({detail})") from exc
@@ -402,14 +612,41 @@ def read_image_numpy(
         composited on white, 16-bit samples scaled by ``round(v / 257)``.
 
     Raises:
-        ImageReadError: missing file, directory, empty file, not an image,
-            corrupt or truncated data, or more than ``max_pixels`` pixels.
+        ImageReadError: missing file, directory, not a regular file (a FIFO, a
+            device, a socket: refused from ``os.stat``, never opened, so reading never
+            blocks), a symbolic-link loop, empty file, not an image, corrupt or
+            truncated data, or more than ``max_pixels`` pixels.
         ValueError: ``max_pixels`` is not a positive integer or None.
     """
-    array = _read_array(path, max_pixels)
+    array, _ = _read_array(path, max_pixels)
+    return _writable(array)
+
+
+def _writable(array: np.ndarray) -> np.ndarray:
     if not (array.flags.c_contiguous and array.flags.writeable):
         array = np.array(array, order="C")
     return array
+
+
+def read_image_with_metadata(
+    path: str | os.PathLike[str], *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, ImageMetadata]:
+    """Read an image file as :func:`read_image_numpy` does, with its metadata.
+
+    Returns:
+        ``(rgb, metadata)``: the upright ``(H, W, 3)`` uint8 array of
+        :func:`read_image_numpy` and the file's :class:`ImageMetadata` -- its EXIF
+        block with the Orientation tag set to 1 (the pixels are already turned), its
+        ICC profile and its DPI, each ``None`` where the file has none.  Unreadable
+        metadata is left out; it never makes the image unreadable.  Pass the metadata
+        to :func:`write_image` to keep it in an output.
+
+    Raises:
+        ImageReadError, ValueError: as :func:`read_image_numpy`.
+    """
+    array, meta = _read_array(path, max_pixels, metadata=True)
+    assert meta is not None
+    return _writable(array), meta
 
 
 def read_image(
@@ -423,7 +660,7 @@ def read_image(
         A contiguous CPU ``torch.uint8`` tensor of shape ``(3, H, W)``, values in
         ``[0, 255]``, channels R, G, B.
     """
-    array = _read_array(path, max_pixels)
+    array, _ = _read_array(path, max_pixels)
     # One copy: (H, W, 3) view -> contiguous (3, H, W), then shared with torch.
     chw = np.array(array.transpose(2, 0, 1), order="C")
     return torch.from_numpy(chw)
@@ -481,6 +718,69 @@ def _save_options(fmt: str, quality: int, subsampling: str) -> dict[str, Any]:
     return {}
 
 
+#: ICC colour-space signature (header bytes 16..19) that fits each written mode.
+_ICC_SPACES: Final[dict[str, bytes]] = {"RGB": b"RGB ", "L": b"GRAY"}
+
+#: Largest EXIF block a JPEG APP1 segment holds (65535 less the length field).
+_JPEG_MAX_EXIF: Final[int] = 65533
+
+
+def _exif_for(fmt: str, exif: bytes) -> bytes | Image.Exif | None:
+    """The EXIF to save into a ``fmt`` file: Orientation 1; for TIFF only the
+    descriptive IFD0 tags (camera, date of the file, artist, ...: the file's own
+    directory holds the layout tags, and the Exif sub-directory with the date taken
+    and the exposure cannot be written by Pillow's libtiff writer)."""
+    if fmt == "TIFF":
+        parsed = Image.Exif()
+        parsed.load(exif)
+        for tag in list(parsed):
+            if tag not in _TIFF_EXIF_TAGS:
+                del parsed[tag]
+        if _ORIENTATION_TAG in parsed:
+            parsed[_ORIENTATION_TAG] = 1
+        return parsed if len(parsed) else None
+    data = _exif_orientation_reset(exif)
+    if data is None:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        data = _exif_via_pillow(parsed, descriptive_only=False)
+    if data is not None and fmt == "JPEG" and len(data) > _JPEG_MAX_EXIF:
+        log.warning("EXIF data of %d bytes does not fit in a JPEG file; left out", len(data))
+        return None
+    return data
+
+
+def _metadata_options(fmt: str, mode: str, metadata: ImageMetadata) -> dict[str, Any]:
+    """Pillow ``save`` options carrying ``metadata`` into a ``fmt`` file of ``mode``.
+
+    Only what the format holds (:data:`METADATA_FORMATS`); an ICC profile only if its
+    colour space fits the written pixels (an RGB profile for RGB, a grey one for grey:
+    a grey scan's profile does not describe a colourised output); EXIF that cannot be
+    parsed is left out with a warning.
+    """
+    allowed = METADATA_FORMATS.get(fmt, frozenset())
+    options: dict[str, Any] = {}
+    if metadata.exif and "exif" in allowed:
+        try:
+            with warnings.catch_warnings():
+                _ignore_metadata_warnings()
+                exif = _exif_for(fmt, metadata.exif)
+        except Exception as exc:
+            log.warning("unreadable EXIF data left out: %s", exc)
+            exif = None
+        if exif is not None:
+            options["exif"] = exif
+    icc = metadata.icc_profile
+    if icc and "icc_profile" in allowed:
+        if len(icc) >= 128 and icc[16:20] == _ICC_SPACES.get(mode):
+            options["icc_profile"] = icc
+        else:
+            log.debug("ICC profile for colour space %r left out of a %s image", icc[16:20], mode)
+    if metadata.dpi and "dpi" in allowed:
+        options["dpi"] = tuple(float(v) for v in metadata.dpi)
+    return options
+
+
 def _open_temp(directory: Path, name: str) -> tuple[Path, int]:
     """Create an exclusive, hidden temp file next to the target (honours the umask)."""
     for _ in range(100):
@@ -500,8 +800,10 @@ def write_image(
     *,
     quality: int = 95,
     subsampling: str = "4:2:0",
+    metadata: ImageMetadata | None = None,
+    strip_metadata: bool = False,
 ) -> Path:
-    """Write an 8-bit image file atomically.
+    """Write an 8-bit image file atomically, with the metadata of its source if given.
 
     Args:
         path: destination; the format comes from its suffix (case-insensitive):
@@ -520,6 +822,18 @@ def write_image(
             resolution and upsampled, so little is lost: on the pipeline's outputs
             4:2:0 adds 0.1-0.3 to the mean CIEDE2000 error of quality 90-95
             (docs/benchmarks.md).  Ignored by other formats.
+        metadata: what to keep from the source file (:func:`read_image_with_metadata`):
+            its EXIF block (date, camera, ...; Orientation always written as 1, since
+            the pixels given are upright), its ICC profile and its DPI, each into the
+            formats that hold it (:data:`METADATA_FORMATS`: JPEG and PNG all three,
+            TIFF all three but only the main EXIF directory -- camera, file date,
+            artist, copyright; not the Exif sub-directory with the date taken and the
+            exposure --, WebP EXIF and ICC, BMP DPI).  An ICC profile is kept only
+            if it fits the pixels written (an RGB profile for RGB, a grey one for
+            grey).  ``None``: no metadata, as a
+            freshly encoded file.
+        strip_metadata: write no metadata even if ``metadata`` is given (the CLI's
+            ``--strip-metadata``).
 
     Returns:
         ``Path(path)``.
@@ -551,6 +865,8 @@ def write_image(
         )
     pil_image = _to_pil(image)
     options = _save_options(fmt, quality, subsampling)
+    if metadata is not None and not strip_metadata:
+        options.update(_metadata_options(fmt, pil_image.mode, metadata))
 
     target.parent.mkdir(parents=True, exist_ok=True)
     temp, fd = _open_temp(target.parent, target.name)

@@ -117,6 +117,14 @@ def _bounded_int(text: str, low: int) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def finite_float(text: str) -> float:
     """argparse type: a finite number (no nan or inf)."""
     import math

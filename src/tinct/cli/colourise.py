@@ -12,6 +12,7 @@ from tinct.cli._common import (
     add_command,
     fail,
     finite_float,
+    non_negative_float,
     non_negative_int,
     positive_int,
     report_skipped,
@@ -70,7 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--saturation",
-        type=finite_float,
+        type=non_negative_float,
         default=1.0,
         help="scale the predicted chroma (default: %(default)s)",
     )

@@ -141,9 +141,7 @@ def dataset_info(name: str) -> DatasetInfo:
 
         close = difflib.get_close_matches(str(name), list(DATASETS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"unknown dataset {name!r}{hint} (known: {', '.join(DATASETS)})"
-        ) from None
+        raise ValueError(f"unknown dataset {name!r}{hint} (known: {', '.join(DATASETS)})") from None
 
 
 def _is_dataset_folder(info: DatasetInfo, path: Path) -> bool:

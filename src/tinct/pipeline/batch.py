@@ -89,6 +89,13 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def _same_dir(a: Path, b: Path | None) -> bool:
+    try:
+        return b is not None and a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def collect_inputs(
     inputs: Iterable[str | os.PathLike[str]],
     *,
@@ -109,17 +116,24 @@ def collect_inputs(
     seen: set[Path] = set()
     for item in inputs:
         name = os.fspath(item)
-        result = find_image_files([name])
+        try:
+            result = find_image_files([name])
+        except FileNotFoundError:
+            found.missing.append(name)
+            continue
         if not result.files and not result.skipped:
             found.missing.append(name)
             continue
         found.skipped.extend(result.skipped)
         root = Path(name) if Path(name).is_dir() else None
         named = root is None and Path(name).exists()
+        # An output folder strictly inside a scanned folder holds earlier outputs; the
+        # same folder is left in, for plan_outputs to refuse.
+        skip_out = out is not None and not named and not _same_dir(out, root)
         for path in result.files:
             if path in seen:
                 continue
-            if out is not None and not named and _inside(path, out):
+            if skip_out and out is not None and _inside(path, out):
                 continue  # an earlier output inside the scanned folder
             if out is None and not named and earlier and earlier.search(path.stem):
                 continue  # an earlier output written next to its input

@@ -10,7 +10,7 @@ import lightning as L
 from torch import Tensor
 
 from tinct.data.sample import Sample
-from tinct.models import Colouriser, create_model, list_models, load_model
+from tinct.models import Colouriser, create_model, load_model
 from tinct.models.registry import model_entry
 from tinct.train.objectives import Objective, objective_for
 from tinct.train.sections import ConfigError, TrainConfig
@@ -26,12 +26,6 @@ def build_model(config: TrainConfig) -> Colouriser:
     the weights of ``model.init_from`` when set. Raises ``ValueError`` when the model
     works in another colour space than ``data.space`` or the start weights do not fit."""
     spec = config.model
-    if spec.name not in list_models():
-        import difflib
-
-        close = difflib.get_close_matches(spec.name, list_models(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else " (tinct models lists them)"
-        raise ConfigError(f"model.name {spec.name!r} is not a registered architecture{hint}")
     try:
         model = create_model(spec.name, **spec.kwargs)
     except TypeError as err:

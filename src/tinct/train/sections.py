@@ -350,6 +350,16 @@ def _number(value: Any, kind: type, meta: Mapping[str, Any], where: str) -> Any:
 def _check_across(config: TrainConfig) -> None:
     """Checks that involve several keys."""
     data, trainer = config.data, config.trainer
+    from tinct.models import list_models
+
+    if config.model.name not in list_models():
+        import difflib
+
+        close = difflib.get_close_matches(config.model.name, list_models(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (tinct models lists them)"
+        raise ConfigError(
+            f"model.name {config.model.name!r} is not a registered architecture{hint}"
+        )
     if data.kind == "dataset" and data.name not in _datasets():
         raise ConfigError(
             f"data.name must name a dataset ({', '.join(_datasets())}), got {data.name!r}"

@@ -179,3 +179,56 @@ def test_precision_options(tiny: ColourisePipeline) -> None:
     a, b = fp32(image).int(), bf16(image).int()
     assert a.shape == b.shape
     assert (a - b).abs().float().mean() < 3
+
+
+# --- the Python API (issue 23) ----------------------------------------------------------------
+
+
+def test_colourise_keeps_its_pipelines_and_can_forget_them(tiny: ColourisePipeline) -> None:
+    from tinct.pipeline import cached_pipeline, clear_cache
+
+    clear_cache()
+    first = cached_pipeline(tiny.model, size=64, precision="fp32")
+    assert cached_pipeline(tiny.model, size=64, precision="fp32") is first
+    assert cached_pipeline(tiny.model, size=96, precision="fp32") is not first
+    clear_cache()
+    assert cached_pipeline(tiny.model, size=64, precision="fp32") is not first
+
+
+def test_colourise_returns_the_kind_it_was_given(tmp_path: Path, tiny: ColourisePipeline) -> None:
+    from PIL import Image
+
+    (path,) = write_photos(tmp_path, 1, size=(33, 47))
+    array = np.asarray(Image.open(path).convert("RGB"))
+    pil = colourise(Image.open(path), model=tiny.model, size=64, precision="fp32")
+    assert isinstance(pil, Image.Image) and pil.size == (47, 33) and pil.mode == "RGB"
+    tensor = colourise(torch.from_numpy(array).permute(2, 0, 1), model=tiny.model, size=64)
+    assert isinstance(tensor, torch.Tensor) and tuple(tensor.shape) == (3, 33, 47)
+    both = colourise([path, array], model=tiny.model, size=64, precision="fp32")
+    assert isinstance(both, list) and len(both) == 2
+    assert all(isinstance(o, np.ndarray) and o.shape == (33, 47, 3) for o in both)
+    assert np.array_equal(both[0], np.asarray(pil))  # same model, same pixels
+    as_pil = colourise(array, model=tiny.model, size=64, output="pil")
+    assert isinstance(as_pil, Image.Image)
+    with pytest.raises(ValueError, match="output"):
+        colourise(array, model=tiny.model, output="jpeg")  # type: ignore[arg-type]
+
+
+def test_public_api_is_visible_and_from_pretrained_loads_bundled() -> None:
+    import tinct
+
+    for name in ("colourise", "ColourisePipeline", "clear_cache", "load_model", "list_models"):
+        assert name in dir(tinct)
+    pipe = tinct.ColourisePipeline.from_pretrained("default", size=64, precision="fp32")
+    out = pipe(np.full((40, 30, 3), 120, dtype=np.uint8))
+    assert tuple(out.shape) == (3, 40, 30)
+
+
+def test_pipeline_refuses_unusable_options(tiny: ColourisePipeline) -> None:
+    from tinct.pipeline import MAX_SIZE
+
+    for bad in (float("nan"), float("inf"), -0.5):
+        with pytest.raises(ValueError, match="saturation"):
+            ColourisePipeline(tiny.model, saturation=bad)
+    with pytest.raises(ValueError, match="size"):
+        ColourisePipeline(tiny.model, size=MAX_SIZE + 1)

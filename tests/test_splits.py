@@ -10,7 +10,7 @@ import pytest
 
 from tinct.data.corpus import split_for_hash
 from tinct.data.splits import split_indices, split_of_digest
-from tinct.data.training import split_files
+from tinct.data.training import DataSection, split_files
 
 
 def _digest(text: str) -> str:
@@ -48,8 +48,7 @@ def test_permutation_rule_counts() -> None:
 def test_split_files_of_a_folder(tmp_path: Path) -> None:
     for i in range(60):
         (tmp_path / f"{i:03d}.png").write_bytes(b"")
-    config = {"data": {"root": str(tmp_path), "kind": "folder", "val_root": None}}
-    config["data"]["val_fraction"] = 0.25
+    config = DataSection(root=str(tmp_path), kind="folder", val_root=None, val_fraction=0.25)
     train, val = split_files(config)
     assert sorted(train + val) == sorted(tmp_path.glob("*.png")) and not set(train) & set(val)
     assert all(int(_digest(p.name), 16) % 10_000 < 2500 for p in val)
@@ -59,6 +58,6 @@ def test_split_files_of_a_folder(tmp_path: Path) -> None:
     train2, val2 = split_files(config)
     assert set(val) <= set(val2) and set(train) <= set(train2)
     # Nothing falls into val: the first training photos validate.
-    config["data"]["val_fraction"] = 0.0
+    config.val_fraction = 0.0
     train3, val3 = split_files(config)
     assert val3 == train3[:4]

@@ -78,7 +78,7 @@ def train(
         torch.set_num_threads(tcfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    train_set, val_set = build_datasets(config, progress=progress)
+    train_set, val_set = build_datasets(cfg.data, progress=progress)
     n_train = _len(train_set)
     workers = cfg.data.num_workers
     train_loader = DataLoader(

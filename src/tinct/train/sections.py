@@ -22,7 +22,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, Union
 
+from tinct.data.training import AugmentSection, DataSection
 from tinct.train.optim import OPTIMISERS, SCHEDULES
+
+__all__ = [
+    "AugmentSection",
+    "ConfigError",
+    "DataSection",
+    "GanSection",
+    "LossSection",
+    "ModelSection",
+    "OptimSection",
+    "PerceptualSection",
+    "ScheduleSection",
+    "TrainConfig",
+    "TrainerSection",
+]
 
 
 class ConfigError(ValueError):
@@ -52,12 +67,6 @@ def _gan_objectives() -> Any:
     return OBJECTIVES
 
 
-def _augmentations() -> Any:
-    from tinct.data.transforms import SEED001_AUGMENTATIONS
-
-    return SEED001_AUGMENTATIONS
-
-
 @dataclass
 class ModelSection:
     """``model``: the registered architecture, its constructor arguments, the inference
@@ -69,48 +78,6 @@ class ModelSection:
     # "default" (or another bundled model's name) or a model file: start from its
     # weights (fine-tuning). The architecture and kwargs must match the file's.
     init_from: str | None = None
-
-
-@dataclass
-class AugmentSection:
-    """``data.augment``: random resized crop ``scale``, flips, and seed 001's
-    augmentations (flip, rotation, shift, brightness, zoom; section 4.1.3), applied before
-    the crop ("dataset" kind only)."""
-
-    hflip: bool = True
-    scale: list[float] = field(default_factory=lambda: [0.5, 1.0])
-    seed001: list[str] = field(default_factory=list, metadata=_check(choices=_augmentations))
-
-
-@dataclass
-class DataSection:
-    """``data``: what to train on.
-
-    ``kind``: "corpus" (the offline photo corpus built by ``tinct data build-corpus``;
-    ``root`` = its folder), "folder" (any folder of images; ``val_root`` optional, else a
-    split of ``root``) or "dataset" (a dataset of ``tinct data list`` by ``name``; ``root``
-    = the data root, None for $TINCT_DATA / ~/.cache/tinct/datasets), with its splits and
-    ``classes``.
-    """
-
-    kind: str = field(
-        default="corpus", metadata=_check(choices=lambda: ("corpus", "folder", "dataset"))
-    )
-    root: str | None = "corpus"
-    val_root: str | None = None
-    name: str | None = None
-    train_split: str | None = None
-    val_split: str | None = None
-    classes: list[Any] | None = None
-    space: str = "lab"
-    image_size: int = field(default=176, metadata=_check(minimum=32))
-    val_size: int = field(default=256, metadata=_check(minimum=32))
-    cache_short_side: int | None = field(default=512, metadata=_check(minimum=1))
-    samples_per_epoch: int = field(default=4000, metadata=_check(minimum=1))
-    max_val_images: int = field(default=64, metadata=_check(minimum=1))
-    val_fraction: float = field(default=0.1, metadata=_check(minimum=0.0))
-    augment: AugmentSection = field(default_factory=AugmentSection)
-    num_workers: int = field(default=1, metadata=_check(minimum=0))
 
 
 @dataclass

@@ -118,6 +118,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="colourise inputs that already have colour (from their lightness)",
     )
     p.add_argument(
+        "--max-pixels",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="refuse inputs of more pixels than this (likely decompression bombs; "
+        "0: no limit; default: 250 megapixels)",
+    )
+    p.add_argument(
         "--workers",
         type=non_negative_int,
         default=1,
@@ -146,6 +154,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tinct.io import DEFAULT_MAX_PIXELS
     from tinct.models import load_model
     from tinct.pipeline import (
         MAX_SIZE,
@@ -205,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         allow_colour=args.allow_colour,
         keep_metadata=not args.strip_metadata,
+        max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None),
     )
     _summary(args, result, plan.done)
     if result.interrupted:

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from tinct.io import (
+    DEFAULT_MAX_PIXELS,
     ImageMetadata,
     ImageReadError,
     find_image_files,
@@ -213,15 +214,18 @@ class BatchResult:
 class _DecodeDataset(Dataset[Decoded]):
     """Decodes images in DataLoader workers so decoding overlaps the model's compute."""
 
-    def __init__(self, files: Sequence[Path]) -> None:
+    def __init__(self, files: Sequence[Path], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         self.files = list(files)
+        self.max_pixels = max_pixels
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> Decoded:
         try:
-            image, metadata = read_image_with_metadata(self.files[index])
+            image, metadata = read_image_with_metadata(
+                self.files[index], max_pixels=self.max_pixels
+            )
             return index, image, metadata, ""
         except ImageReadError as err:
             return index, None, None, err.reason
@@ -232,11 +236,16 @@ def _first(batch: list[Decoded]) -> Decoded:
 
 
 def iter_decoded(
-    files: Sequence[Path], *, workers: int = 1, prefetch: int = 2
+    files: Sequence[Path],
+    *,
+    workers: int = 1,
+    prefetch: int = 2,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Iterator[tuple[Path, np.ndarray | None, ImageMetadata | None, str]]:
     """Yields ``(path, image or None, metadata, error reason)`` in order, decoding
-    ``prefetch`` ahead in ``workers`` processes (0: in this one)."""
-    dataset = _DecodeDataset(files)
+    ``prefetch`` ahead in ``workers`` processes (0: in this one); images of more than
+    ``max_pixels`` pixels (None: no limit) are refused from their header."""
+    dataset = _DecodeDataset(files, max_pixels)
     if workers <= 0:
         for i in range(len(dataset)):
             index, image, metadata, reason = dataset[i]
@@ -270,6 +279,7 @@ def colourise_files(
     seed: int | None = None,
     allow_colour: bool = True,
     keep_metadata: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> BatchResult:
     """Colourise many files; unreadable ones are skipped and reported, never fatal.
 
@@ -279,7 +289,8 @@ def colourise_files(
     :func:`tinct.io.write_image`'s. Each file is written atomically, with the input's
     EXIF (orientation reset), ICC profile and DPI unless ``keep_metadata`` is false.
     ``allow_colour=False`` skips inputs that already carry colour
-    (:func:`tinct.io.is_colour`).
+    (:func:`tinct.io.is_colour`). Inputs of more than ``max_pixels`` pixels (``None``: no
+    limit) are skipped as likely decompression bombs.
 
     ``samples``: with a model that can sample, write that many colourisations of each
     input, ``<name>_1.<ext>`` ... ``<name>_N.<ext>`` (after the suffix when writing next
@@ -305,7 +316,9 @@ def colourise_files(
     workers = workers if len(files) > 1 else 0
     done = 0
     try:
-        for path, image, metadata, reason in iter_decoded(files, workers=workers):
+        for path, image, metadata, reason in iter_decoded(
+            files, workers=workers, max_pixels=max_pixels
+        ):
             if image is None:
                 result.skipped.append((path, reason))
             elif not allow_colour and is_colour(image):

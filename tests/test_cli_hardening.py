@@ -389,3 +389,32 @@ def test_every_command_help_has_an_example_and_the_exit_statuses() -> None:
             ).choices[name]
         text = parser.format_help()
         assert "examples:" in text and "130 interrupted" in text, path
+
+
+def test_ctrl_c_during_training_exits_130_and_restores_ctrl_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    from helpers import write_photos
+
+    from tinct.train.objectives.base import Objective
+
+    def interrupted(self: object, module: object, batch: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Objective, "training_step", interrupted)
+    write_photos(tmp_path / "photos", 4, size=(40, 48))
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"output_dir: {tmp_path / 'run'}\n"
+        f"data: {{kind: folder, root: {tmp_path / 'photos'}, image_size: 32, val_size: 32,"
+        " num_workers: 0, samples_per_epoch: 8}\n"
+        "model: {name: unet, kwargs: {base_channels: 4, depth: 1}, input_size: 32}\n"
+        "trainer: {max_steps: 3, batch_size: 2}\n"
+    )
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["train", str(config), "-q"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) == before
+    assert not (tmp_path / "run" / "model.pt").exists()

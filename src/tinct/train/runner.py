@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 import warnings
 from collections.abc import Mapping, Sized
@@ -140,13 +141,23 @@ def train(
         # Lightning's advice for manual optimisation (save the pre-step state) does not
         # apply: a checkpoint after a D + G step is what resuming needs.
         warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optim")
-        trainer.fit(
-            module,
-            train_dataloaders=train_loader,
-            val_dataloaders=val_loader,
-            ckpt_path=resume_path,
-            weights_only=True,
-        )
+        handler = signal.getsignal(signal.SIGINT)
+        try:
+            trainer.fit(
+                module,
+                train_dataloaders=train_loader,
+                val_dataloaders=val_loader,
+                ckpt_path=resume_path,
+                weights_only=True,
+            )
+        except SystemExit:
+            # Lightning answers Ctrl-C with sys.exit(1) after ignoring further SIGINTs:
+            # report it as the interruption it is (the last periodic checkpoint resumes).
+            if not trainer.interrupted:
+                raise
+            raise KeyboardInterrupt from None
+        finally:
+            signal.signal(signal.SIGINT, handler)
     elapsed = time.perf_counter() - start
     model_path = out_dir / "model.pt"
     if trainer.is_global_zero:

@@ -397,7 +397,6 @@ def test_ctrl_c_during_training_exits_130_and_restores_ctrl_c(
     import signal
 
     from helpers import write_photos
-
     from tinct.train.objectives.base import Objective
 
     def interrupted(self: object, module: object, batch: object) -> None:

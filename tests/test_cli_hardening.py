@@ -176,11 +176,7 @@ def test_bad_options_are_usage_errors_before_any_work(
     grey_photos(tmp_path, ["a.png"])
     loads: list[object] = []
     monkeypatch.setattr(tinct.models, "load_model", lambda *a, **k: loads.append(a))
-    try:
-        code = main(["colourise", str(tmp_path / "a.png"), *option])
-    except SystemExit as exc:  # argparse's usage errors
-        code = int(exc.code or 0)
-    assert code == 2
+    assert main(["colourise", str(tmp_path / "a.png"), *option]) == 2
     assert option[0] in capsys.readouterr().err
     assert not (tmp_path / "a_colour.png").exists() and not loads
 
@@ -196,9 +192,8 @@ def test_missing_input_is_a_usage_error_before_the_model_loads(
 
 
 def test_evaluate_limit_zero_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "--limit", "0"])
-    assert exc.value.code == 2 and "--limit" in capsys.readouterr().err
+    assert main(["evaluate", "--limit", "0"]) == 2
+    assert "--limit" in capsys.readouterr().err
 
 
 # --- model files and checkpoints ------------------------------------------------------------

@@ -25,8 +25,8 @@ def cvae_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "photo.png"
-    Image.fromarray(synthetic_photo(75, 101, seed=1)).save(path)
+    path = tmp_path / "photo.png"  # black and white: the command skips colour inputs
+    Image.fromarray(synthetic_photo(75, 101, seed=1)).convert("L").save(path)
     return path
 
 

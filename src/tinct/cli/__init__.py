@@ -55,7 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2), as a status
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:

@@ -291,7 +291,7 @@ def _eval_setup(args: argparse.Namespace) -> tuple[EvalConfig, list[ModelSpec]]:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tinct.data.base import DatasetError
     from tinct.eval.report import write_report
-    from tinct.eval.runner import STATE_FILE, SWEEP_TEMPERATURES, evaluate
+    from tinct.eval.runner import SWEEP_TEMPERATURES, evaluate
 
     out = Path(args.out)
     sweep = args.sweep_temperature
@@ -310,7 +310,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"tinct: {err}", file=sys.stderr)
         return 2
     md = write_report(result, out, command=_command_line())
-    (out / STATE_FILE).unlink(missing_ok=True)  # complete: nothing left to resume
     if not args.quiet:
         print(md.read_text(encoding="utf-8").split("## Plots")[0].rstrip())
         print(f"\nreport: {md}")
@@ -329,7 +328,6 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> int:
 def _cmd_benchmark(args: argparse.Namespace) -> int:
     from tinct.data.base import DatasetError
     from tinct.eval.benchmark import benchmark, write_benchmark
-    from tinct.eval.runner import STATE_FILE
 
     out = Path(args.out)
     try:
@@ -347,7 +345,6 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         print(f"tinct: {err}", file=sys.stderr)
         return 2
     md = write_benchmark(bench, out, command=_command_line())
-    (out / STATE_FILE).unlink(missing_ok=True)
     if not args.quiet:
         print(md.read_text(encoding="utf-8"))
         print(f"report: {md}")

@@ -37,6 +37,7 @@ from tinct.eval.report import (
     write_report,
 )
 from tinct.eval.runner import (
+    STATE_FILE,
     EvalConfig,
     EvalResult,
     ModelSpec,
@@ -145,13 +146,23 @@ def benchmark(
     memory: bool = True,
     progress: bool = True,
 ) -> BenchmarkResult:
-    """Evaluate ``specs`` (see :func:`evaluate`) and measure their cost, in one run."""
+    """Evaluate ``specs`` (see :func:`evaluate`) and measure their cost, in one run.
+
+    The evaluation's resume state in ``out_dir`` is kept until the cost measurements
+    are done too, then removed (an interrupted benchmark does not redo the evaluation).
+    """
     from tinct.data.registry import open_target
     from tinct.io import write_image
 
     dataset, name = open_target(config.target, config.split, config.root)
     result = evaluate(
-        config, specs, out_dir=out_dir, dataset=dataset, dataset_name=name, progress=progress
+        config,
+        specs,
+        out_dir=out_dir,
+        dataset=dataset,
+        dataset_name=name,
+        progress=progress,
+        keep_state=True,
     )
     first = next(
         (item.rgb for item in (dataset.load(i) for i in range(min(len(dataset), 1)))), None
@@ -182,6 +193,7 @@ def benchmark(
         cost[spec.name] = row
     if memory:
         photo_path.unlink(missing_ok=True)
+    (Path(out_dir) / STATE_FILE).unlink(missing_ok=True)  # complete: nothing to resume
     return BenchmarkResult(result, cost, tuple(latency_sizes), repeats, torch.get_num_threads())
 
 

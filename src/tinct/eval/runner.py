@@ -15,8 +15,15 @@ and its gap to the truth, and the AuC of the cumulative ab-error curve. Over the
 KL and JS divergences of the a and b histograms, the plain and class-rebalanced AuC,
 FD-Lite and the top-1 agreement of EfficientNet-Lite0 (see :mod:`tinct.eval.features`).
 
-Work goes in chunks; after each one the whole state is saved (atomically) under
-``out/state.pt``, so an interrupted run continues where it stopped.
+Work goes in chunks; after each one the resume state is saved (atomically: a temporary
+file, then a rename) under ``out/state.pt``, so an interrupted run continues where it
+stopped; :func:`evaluate` removes it when the evaluation is complete.  The state holds
+only what resuming needs -- the per-image metric rows, the running histograms and
+error tables, the features for FD-Lite/FID (see :class:`FeatureBank`) -- and no image:
+a resumed run recomputes its few sample-grid images.  It is read with
+``torch.load(weights_only=True)`` (tensors, numbers, strings and plain containers
+only, so a planted file cannot run code), and a state that cannot be used raises
+:class:`EvalStateError` naming the file.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -84,6 +92,10 @@ IMAGE_METRICS: dict[str, tuple[str, str, bool]] = {
 }
 
 STATE_FILE = "state.pt"
+#: ``format`` and ``version`` of the resume state (version 1, before them, held images
+#: and full covariance accumulators).
+STATE_FORMAT = "tinct-evaluation-state"
+STATE_VERSION = 2
 
 #: Outputs per temperature shown in the sweep's grid.
 SWEEP_GRID_IMAGES = 4
@@ -227,15 +239,134 @@ def image_metrics(
     return row, lab_out
 
 
+class EvalStateError(ValueError):
+    """The resume state file of an evaluation cannot be used: unreadable, truncated,
+    not a tinct evaluation state, saved by another version, or from a different
+    evaluation.  ``str()`` is one line naming the file and what to do.
+
+    Attributes:
+        path: the state file.
+        reason: what is wrong with it, in words.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            f"{os.fspath(path)}: {reason}; delete it to start the evaluation afresh, "
+            "or use another output folder"
+        )
+
+    def __reduce__(self) -> tuple[type[EvalStateError], tuple[Path, str]]:
+        return (type(self), (self.path, self.reason))
+
+
+class FeatureBank:
+    """Feature vectors of one model's outputs (or of the ground truth), for FD-Lite/FID.
+
+    Keeps the vectors themselves (``(n, D)``, their own dtype, float32 from the
+    networks) while they take less room than the running statistics (mean and a
+    ``D x D`` float64 scatter: 13 MB for D = 1280) -- that is, up to ``2 D`` vectors --
+    and switches to a :class:`~tinct.eval.features.FeatureStats` accumulator beyond.
+    So a resume state is small for small evaluations and never larger than the
+    statistics for large ones, and :meth:`stats` is the same whether or not a run was
+    interrupted (the vectors are accumulated in one batch, in the same chunks).
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[Tensor] = []
+        self._n = 0
+        self._stats: FeatureStats | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of feature vectors added."""
+        return self._stats.n if self._stats is not None else self._n
+
+    def update(self, features: Tensor) -> None:
+        """Add ``(N, D)`` feature vectors (any device)."""
+        if features.dim() != 2:
+            raise ValueError(f"features must be (N, D), got shape {tuple(features.shape)}")
+        rows = features.detach().to("cpu").clone()
+        if self._stats is not None:
+            self._stats.update(rows)
+            return
+        self._rows.append(rows)
+        self._n += rows.shape[0]
+        if self._n > 2 * rows.shape[1]:  # the vectors now outweigh the statistics
+            self._stats = self._accumulate()
+            self._rows, self._n = [], 0
+
+    def _accumulate(self) -> FeatureStats:
+        stats = FeatureStats()
+        stats.update(torch.cat(self._rows))
+        return stats
+
+    def stats(self) -> FeatureStats | None:
+        """Mean and covariance of everything added; ``None`` if nothing was."""
+        if self._stats is not None:
+            return self._stats
+        return self._accumulate() if self._rows else None
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"rows": (n, D) tensor}`` or ``{"stats": FeatureStats.state_dict()}``."""
+        if self._stats is not None:
+            return {"stats": self._stats.state_dict()}
+        if not self._rows:
+            return {"rows": torch.zeros(0, 0)}
+        return {"rows": torch.cat(self._rows)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FeatureBank:
+        bank = cls()
+        if "stats" in state:
+            bank._stats = FeatureStats()
+            bank._stats.load_state_dict(state["stats"])
+            return bank
+        rows = state["rows"]
+        if not isinstance(rows, Tensor) or rows.dim() != 2:
+            raise ValueError("feature rows must be a 2-d tensor")
+        if rows.shape[0] > 0:
+            bank._rows, bank._n = [rows], rows.shape[0]
+        return bank
+
+
+def _pack_counts(state: dict[str, Any]) -> dict[str, Any]:
+    """An :class:`AbErrorAuc` state with its mostly-zero count table stored sparsely:
+    ``counts`` -> ``shape``, ``index`` (flat indices of non-zero cells) and ``values``
+    (int64 tensors)."""
+    counts = torch.as_tensor(state["counts"], dtype=torch.int64)
+    flat = counts.flatten()
+    index = flat.nonzero().flatten()
+    packed = {k: v for k, v in state.items() if k != "counts"}
+    packed.update(shape=list(counts.shape), index=index, values=flat[index])
+    return packed
+
+
+def _unpack_counts(packed: dict[str, Any]) -> dict[str, Any]:
+    shape = [int(v) for v in packed["shape"]]
+    flat = torch.zeros(math.prod(shape), dtype=torch.int64)
+    flat[torch.as_tensor(packed["index"], dtype=torch.int64)] = torch.as_tensor(
+        packed["values"], dtype=torch.int64
+    )
+    state = {k: v for k, v in packed.items() if k not in ("shape", "index", "values")}
+    state["counts"] = flat.view(shape)
+    return state
+
+
 @dataclass
 class ModelState:
-    """Everything accumulated for one model so far (saved after every chunk)."""
+    """Everything accumulated for one model so far.
+
+    :meth:`state_dict` (saved after every chunk) holds all but :attr:`grid`: the
+    sample-grid images are not saved, a resumed run recomputes them.
+    """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     hist: AbHistogram = field(default_factory=AbHistogram)
     auc: AbErrorAuc = field(default_factory=AbErrorAuc)
-    features: FeatureStats | None = None
-    inception: FeatureStats | None = None
+    features: FeatureBank = field(default_factory=FeatureBank)
+    inception: FeatureBank = field(default_factory=FeatureBank)
     seconds: float = 0.0
     grid: list[Tensor] = field(default_factory=list)
 
@@ -243,33 +374,23 @@ class ModelState:
         return {
             "rows": self.rows,
             "hist": self.hist.state_dict(),
-            "auc": self.auc.state_dict(),
-            "features": _stats_state(self.features),
-            "inception": _stats_state(self.inception),
+            "auc": _pack_counts(self.auc.state_dict()),
+            "features": self.features.state_dict(),
+            "inception": self.inception.state_dict(),
             "seconds": self.seconds,
-            "grid": self.grid,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ModelState:
-        out = cls(rows=state["rows"], seconds=state["seconds"], grid=state["grid"])
+        rows = state["rows"]
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ValueError("per-image rows must be a list of dicts")
+        out = cls(rows=rows, seconds=float(state["seconds"]))
         out.hist.load_state_dict(state["hist"])
-        out.auc.load_state_dict(state["auc"])
-        out.features = _stats_from(state["features"])
-        out.inception = _stats_from(state["inception"])
+        out.auc.load_state_dict(_unpack_counts(state["auc"]))
+        out.features = FeatureBank.from_state(state["features"])
+        out.inception = FeatureBank.from_state(state["inception"])
         return out
-
-
-def _stats_state(stats: FeatureStats | None) -> dict[str, Any] | None:
-    return None if stats is None else stats.state_dict()
-
-
-def _stats_from(state: dict[str, Any] | None) -> FeatureStats | None:
-    if state is None:
-        return None
-    stats = FeatureStats()
-    stats.load_state_dict(state)
-    return stats
 
 
 @dataclass
@@ -311,8 +432,134 @@ class EvalResult:
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save(obj)`` into ``path`` through a temporary file and a rename, so an
+    interruption never leaves a half-written state."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    line = lines[0] if lines else type(err).__name__
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+def load_state(path: str | os.PathLike[str], fingerprint: str | None = None) -> dict[str, Any]:
+    """Read an evaluation's resume state (``out/state.pt``) safely.
+
+    The file is read with ``torch.load(weights_only=True)``: only tensors, numbers,
+    strings and plain containers are rebuilt, anything else is refused before it is
+    created, so a planted file cannot run code.
+
+    Args:
+        path: the state file.
+        fingerprint: :meth:`EvalConfig.fingerprint` of the evaluation about to run;
+            ``None`` skips that check.
+
+    Returns:
+        The state dict (``format``, ``version``, ``fingerprint``, ``done``, ``mean_ab``,
+        ``skipped``, ``images``, ``truth``, ``models``), not yet checked in depth.
+
+    Raises:
+        EvalStateError: the file is unreadable or truncated, holds other objects, is
+            not a tinct evaluation state, was saved by another version, or belongs to
+            a different evaluation.
+    """
+    if not os.path.isfile(path):
+        raise EvalStateError(path, "not a regular file")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise EvalStateError(
+            path,
+            "not a tinct evaluation state: it holds objects other than tensors, numbers, "
+            "strings and containers (refused without running them)",
+        ) from None
+    except Exception as err:  # truncated or garbled: zip, pickle or tensor data
+        raise EvalStateError(
+            path, f"unreadable or truncated ({type(err).__name__}: {_first_line(err)})"
+        ) from None
+    if not isinstance(saved, dict):
+        raise EvalStateError(path, "not a tinct evaluation state")
+    if saved.get("format") != STATE_FORMAT:
+        if "fingerprint" in saved and "done" in saved:
+            raise EvalStateError(path, "saved by an older version of tinct")
+        raise EvalStateError(path, "not a tinct evaluation state")
+    if saved.get("version") != STATE_VERSION:
+        raise EvalStateError(
+            path, f"saved by another version of tinct (state version {saved.get('version')!r})"
+        )
+    if fingerprint is not None and saved.get("fingerprint") != fingerprint:
+        raise EvalStateError(
+            path, "belongs to a different evaluation (other data, size, models or seed)"
+        )
+    return saved
+
+
+def _new_state(
+    fingerprint: str,
+    mean_ab: list[float],
+    skipped: list[tuple[str, str]],
+    models: Sequence[ModelSpec],
+) -> dict[str, Any]:
+    return {
+        "format": STATE_FORMAT,
+        "version": STATE_VERSION,
+        "fingerprint": fingerprint,
+        "done": 0,
+        "mean_ab": [float(v) for v in mean_ab],
+        "skipped": [(str(p), str(r)) for p, r in skipped],
+        "images": [],
+        "truth": {
+            "colourfulness": [],
+            "hist": AbHistogram().state_dict(),
+            "features": FeatureBank().state_dict(),
+            "inception": FeatureBank().state_dict(),
+        },
+        "models": {m.name: ModelState().state_dict() for m in models},
+    }
+
+
+@dataclass
+class _Progress:
+    """The in-memory form of a resume state."""
+
+    done: int
+    mean_ab: list[float]
+    skipped: list[tuple[str, str]]
+    truth_hist: AbHistogram
+    truth_features: FeatureBank
+    truth_inception: FeatureBank
+    models: dict[str, ModelState]
+
+
+def _restore(state: dict[str, Any], models: Sequence[ModelSpec], total: int) -> _Progress:
+    """Rebuild the accumulators from a state; ``ValueError``/``KeyError``/``TypeError``
+    on anything inconsistent."""
+    done = state["done"]
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= total:
+        raise ValueError(f"'done' is {done!r}, not a count of at most {total} images")
+    mean_ab = [float(v) for v in state["mean_ab"]]
+    if len(mean_ab) != 2:
+        raise ValueError("'mean_ab' must hold two numbers")
+    skipped = [(str(p), str(r)) for p, r in state["skipped"]]
+    truth = state["truth"]
+    if not isinstance(truth["colourfulness"], list) or not isinstance(state["images"], list):
+        raise TypeError("'images' and 'colourfulness' must be lists")
+    truth_hist = AbHistogram()
+    truth_hist.load_state_dict(truth["hist"])
+    saved_models = state["models"]
+    if set(saved_models) != {m.name for m in models}:
+        raise ValueError("its models are not those of this evaluation")
+    return _Progress(
+        done=done,
+        mean_ab=mean_ab,
+        skipped=skipped,
+        truth_hist=truth_hist,
+        truth_features=FeatureBank.from_state(truth["features"]),
+        truth_inception=FeatureBank.from_state(truth["inception"]),
+        models={m.name: ModelState.from_state(saved_models[m.name]) for m in models},
+    )
 
 
 def _order(n: int, limit: int | None, seed: int) -> list[int]:
@@ -370,14 +617,26 @@ def evaluate(
     progress: bool = True,
     sweep_temperatures: Sequence[float] = (),
     sweep_images: int | None = None,
+    keep_state: bool = False,
 ) -> EvalResult:
     """Run every model of ``models`` over the evaluation images; see the module doc.
 
-    With ``out_dir`` the state is saved after every chunk and a run with the same
-    config resumes from it. ``dataset`` overrides opening ``config.target``.
-    ``sweep_temperatures`` evaluates models that decode with a temperature at each
-    of those temperatures on the same images (the first ``sweep_images`` of them when
-    given), so the row of the model's own temperature repeats its main-table numbers.
+    With ``out_dir`` the resume state is saved (atomically) after every chunk in
+    ``out_dir/state.pt`` and a run with the same config resumes from it; when the
+    evaluation is complete (the sweeps too) the file is removed, unless
+    ``keep_state`` (for callers that do more work before they are done, such as
+    :func:`tinct.eval.benchmark.benchmark`).  A state file that cannot be used --
+    unreadable, truncated, foreign, from another tinct version or from a different
+    evaluation -- is never overwritten: :class:`EvalStateError` (a ``ValueError``)
+    names it, and deleting it starts afresh.  ``dataset`` overrides opening
+    ``config.target``.  ``sweep_temperatures`` evaluates models that decode with a
+    temperature at each of those temperatures on the same images (the first
+    ``sweep_images`` of them when given), so the row of the model's own temperature
+    repeats its main-table numbers.
+
+    Raises:
+        EvalStateError: the state file in ``out_dir`` cannot be used.
+        ValueError: no images, or none readable.
     """
     from tqdm import tqdm
 
@@ -391,54 +650,45 @@ def evaluate(
     if len(dataset) == 0:
         raise ValueError(f"{dataset_name}: no images to evaluate")
     fingerprint = config.fingerprint(models)
+    order = _order(len(dataset), config.limit, config.seed)
     state_path = Path(out_dir) / STATE_FILE if out_dir is not None else None
     state: dict[str, Any] | None = None
     if state_path is not None:
         state_path.parent.mkdir(parents=True, exist_ok=True)
-        if state_path.is_file():
-            saved = torch.load(state_path, weights_only=False)
-            if saved.get("fingerprint") != fingerprint:
-                raise ValueError(
-                    f"{state_path} belongs to a different evaluation (other data, size, "
-                    "models or seed); use another output folder or delete it"
-                )
-            state = saved
-            log.info("resuming: %d images done", state["done"])
-    order = _order(len(dataset), config.limit, config.seed)
+        if os.path.lexists(state_path):
+            state = load_state(state_path, fingerprint)
+    resumed = state is not None
     if state is None:
         mean_ab, skipped0 = _mean_ab(dataset, order, config.size, progress)
-        state = {
-            "fingerprint": fingerprint,
-            "done": 0,
-            "mean_ab": mean_ab,
-            "skipped": skipped0,
-            "images": [],
-            "truth": {
-                "colourfulness": [],
-                "hist": AbHistogram().state_dict(),
-                "features": None,
-                "inception": None,
-                "grid": [],
-            },
-            "models": {m.name: ModelState().state_dict() for m in models},
-        }
-    skipped: list[tuple[str, str]] = list(state["skipped"])
+        state = _new_state(fingerprint, mean_ab, skipped0, models)
+    try:
+        restored = _restore(state, models, len(order))
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
+        assert state_path is not None  # a fresh state is always consistent
+        raise EvalStateError(
+            state_path, f"corrupt evaluation state ({type(err).__name__}: {_first_line(err)})"
+        ) from None
+    if resumed:
+        log.info("resuming: %d images done", restored.done)
+    skipped = restored.skipped
     skipped_paths = {p for p, _ in skipped}
-    truth_hist = AbHistogram()
-    truth_hist.load_state_dict(state["truth"]["hist"])
-    truth_features = _stats_from(state["truth"]["features"])
-    truth_inception = _stats_from(state["truth"]["inception"])
-    model_states = {name: ModelState.from_state(s) for name, s in state["models"].items()}
+    truth_hist = restored.truth_hist
+    truth_features, truth_inception = restored.truth_features, restored.truth_inception
+    model_states = restored.models
 
     classifier = LiteClassifier() if config.features else None
     inception = load_inception_features(config.inception) if config.inception else None
     runners: dict[str, Colourise] = {}
     infos: dict[str, dict[str, Any]] = {}
     for spec in models:
-        fn, model = build_colouriser(spec, precision=config.precision, mean_ab=state["mean_ab"])
+        fn, model = build_colouriser(spec, precision=config.precision, mean_ab=restored.mean_ab)
         runners[spec.name] = fn
-        infos[spec.name] = _model_info(spec, model, state["mean_ab"])
+        infos[spec.name] = _model_info(spec, model, restored.mean_ab)
 
+    # The sample grid is collected on the way in a fresh run; a resumed run, whose first
+    # images were done before, recomputes it at the end (images are not saved).
+    grid_truth: list[Tensor] = []
+    grid_size = 0 if resumed else config.grid
     remaining = order[state["done"] :]
     bar = tqdm(
         total=len(order), initial=state["done"], desc="evaluate", disable=not progress, unit="img"
@@ -453,31 +703,58 @@ def evaluate(
         if truths:
             features, inception_features = _evaluate_chunk(
                 truths, runners, model_states, truth_hist, state, classifier, inception,
-                config.grid,
+                grid_truth, grid_size,
             )  # fmt: skip
             if features is not None:
-                truth_features = _update_features(truth_features, features)
+                truth_features.update(features)
             if inception_features is not None:
-                truth_inception = _update_features(truth_inception, inception_features)
+                truth_inception.update(inception_features)
         state["done"] += len(chunk_indices)
         state["truth"]["hist"] = truth_hist.state_dict()
-        state["truth"]["features"] = _stats_state(truth_features)
-        state["truth"]["inception"] = _stats_state(truth_inception)
+        state["truth"]["features"] = truth_features.state_dict()
+        state["truth"]["inception"] = truth_inception.state_dict()
         state["models"] = {n: s.state_dict() for n, s in model_states.items()}
         if state_path is not None:
             _save_atomic(state, state_path)
         bar.update(len(chunk_indices))
     bar.close()
+    if resumed and config.grid > 0:
+        grid_truth = _rebuild_grid(dataset, order, config, runners, model_states, skipped_paths)
 
     result = _summarise(
-        config, list(models), dataset_name, state, skipped, truth_hist, truth_features,
-        truth_inception, model_states, infos,
+        config, list(models), dataset_name, state, skipped, truth_hist, truth_features.stats(),
+        truth_inception.stats(), model_states, infos, grid_truth,
     )  # fmt: skip
     if sweep_temperatures:
         _temperature_sweeps(
             result, dataset, order, sweep_temperatures, sweep_images, config, skipped_paths
         )
+    if state_path is not None and not keep_state:
+        state_path.unlink(missing_ok=True)  # complete: nothing left to resume
     return result
+
+
+def _rebuild_grid(
+    dataset: ColourDataset,
+    order: Sequence[int],
+    config: EvalConfig,
+    runners: dict[str, Colourise],
+    model_states: dict[str, ModelState],
+    skipped_paths: set[str],
+) -> list[Tensor]:
+    """The sample grid of a resumed run: the first ``config.grid`` evaluated images and
+    every model's output for them (models that sample may show other samples than an
+    uninterrupted run would have).  Returns the ground truths; sets each model's grid."""
+    truths: list[Tensor] = []
+    for index in order:
+        if len(truths) >= config.grid:
+            break
+        for _, truth, name in _iter_truths(dataset, [index], config.size, []):
+            if name not in skipped_paths:
+                truths.append(truth)
+    for name, run in runners.items():
+        model_states[name].grid = [run(t).clone() for t in truths]
+    return truths
 
 
 def _model_info(
@@ -529,12 +806,6 @@ def _run_dir(source: str) -> Path | None:
     return None
 
 
-def _update_features(stats: FeatureStats | None, features: Tensor) -> FeatureStats:
-    stats = stats if stats is not None else FeatureStats()
-    stats.update(features)
-    return stats
-
-
 def _evaluate_chunk(
     truths: list[tuple[int, Tensor, str]],
     runners: dict[str, Colourise],
@@ -543,10 +814,13 @@ def _evaluate_chunk(
     state: dict[str, Any],
     classifier: LiteClassifier | None,
     inception: Callable[[Tensor], Tensor] | None,
+    grid_truth: list[Tensor],
     grid: int,
 ) -> tuple[Tensor | None, Tensor | None]:
     """Colourise and measure one chunk with every model; returns the ground truth's
-    EfficientNet-Lite0 and Inception features (``None`` where not computed)."""
+    EfficientNet-Lite0 and Inception features (``None`` where not computed).  The first
+    ``grid`` ground truths go to ``grid_truth`` and each model's outputs for them to its
+    :attr:`ModelState.grid`."""
     truth_batch = torch.stack([t for _, t, _ in truths])
     truth_float = truth_batch.float() / 255.0
     lab_true = rgb_to_lab(truth_float)
@@ -554,9 +828,9 @@ def _evaluate_chunk(
     truth_m = colourfulness(truth_float).tolist()
     state["truth"]["colourfulness"].extend(truth_m)
     state["images"].extend(name for _, _, name in truths)
-    grid_room = grid - len(state["truth"]["grid"])
+    grid_room = grid - len(grid_truth)
     if grid_room > 0:
-        state["truth"]["grid"].extend(truth_batch[:grid_room].clone().unbind(0))
+        grid_truth.extend(truth_batch[:grid_room].clone().unbind(0))
     truth_features = truth_logits = None
     if classifier is not None:
         truth_features, truth_logits = classifier(truth_float)
@@ -582,14 +856,12 @@ def _evaluate_chunk(
         if classifier is not None and truth_logits is not None:
             out_float = torch.stack(outputs).float() / 255.0
             feats, logits = classifier(out_float)
-            ms.features = _update_features(ms.features, feats)
+            ms.features.update(feats)
             agree = top1_agreement(logits, truth_logits).float().tolist()
             for row, a in zip(ms.rows[-len(outputs) :], agree, strict=True):
                 row["top1_agreement"] = a
         if inception is not None:
-            ms.inception = _update_features(
-                ms.inception, inception(torch.stack(outputs).float() / 255.0)
-            )
+            ms.inception.update(inception(torch.stack(outputs).float() / 255.0))
     return truth_features, truth_inception
 
 
@@ -604,6 +876,7 @@ def _summarise(
     truth_inception: FeatureStats | None,
     model_states: dict[str, ModelState],
     infos: dict[str, dict[str, Any]],
+    grid_truth: list[Tensor],
 ) -> EvalResult:
     summary: dict[str, dict[str, float]] = {}
     per_image: dict[str, list[dict[str, Any]]] = {}
@@ -622,11 +895,12 @@ def _summarise(
         means["colourfulness_ratio"] = means["colourfulness"] / max(
             float(np.mean(state["truth"]["colourfulness"])), 1e-9
         )
-        if truth_features is not None and ms.features is not None:
-            means["fd_lite"] = fd_lite(ms.features, truth_features)
+        features, inception = ms.features.stats(), ms.inception.stats()
+        if truth_features is not None and features is not None:
+            means["fd_lite"] = fd_lite(features, truth_features)
             means["top1_agreement"] = float(np.mean([r["top1_agreement"] for r in rows]))
-        if truth_inception is not None and ms.inception is not None:
-            means["fid"] = fd_lite(ms.inception, truth_inception)  # the same Fréchet distance
+        if truth_inception is not None and inception is not None:
+            means["fid"] = fd_lite(inception, truth_inception)  # the same Fréchet distance
         means["seconds_per_image"] = ms.seconds / len(rows)
         summary[spec.name] = means
     return EvalResult(
@@ -641,7 +915,7 @@ def _summarise(
         summary=summary,
         hists={n: s.hist.counts for n, s in model_states.items()},
         auc_curves={n: s.auc.curve() for n, s in model_states.items()},
-        grid_truth=list(state["truth"]["grid"]),
+        grid_truth=grid_truth,
         grids={n: s.grid for n, s in model_states.items()},
         model_info=infos,
     )

@@ -200,7 +200,7 @@ def _exif_of(im: Image.Image) -> bytes | None:
 def _dpi_recorded(im: Image.Image) -> bool:
     """Whether the file itself records its resolution (Pillow reports 72 dpi for JPEG
     files with EXIF but no resolution, and 1 dpi for TIFF files without one)."""
-    if im.format == "JPEG" and im.info.get("jfif_unit") not in (1, 2):
+    if im.format in ("JPEG", "MPO") and im.info.get("jfif_unit") not in (1, 2):
         exif = im.getexif()
         return 0x011A in exif and exif.get(0x0128) in (2, 3)  # XResolution, unit
     if im.format == "TIFF":

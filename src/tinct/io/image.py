@@ -546,7 +546,7 @@ def _decode(
                     path,
                     f"image is {width}x{height} = {_megapixels(width * height)}, over the "
                     f"limit of {_megapixels(max_pixels)} (a decompression bomb?); "
-                    "pass max_pixels=None to allow it",
+                    "allow it with max_pixels=None (tinct colourise: --max-pixels 0)",
                 )
             tiles = list(im.tile)
             la16 = bool(tiles) and all(_tile_rawmode(t) == "LA;16B" for t in tiles)

@@ -21,7 +21,7 @@ import pytest
 SRC = Path(__file__).parents[1] / "src" / "tinct"
 ROOT = SRC.parents[1]  # the repository, for messages
 
-# room -> the rooms it may use besides itself: ARCHITECTURE.md, "Which room may use which".
+# room -> the rooms it may use besides itself: docs/architecture.md, "Which room may use which".
 # An entry "eval.metrics" allows that module (and anything below it), not the rest of eval.
 ALLOWED: dict[str, frozenset[str]] = {
     "cli": frozenset(
@@ -49,12 +49,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
 }
 
-# Where today's code and ARCHITECTURE.md disagree: (room, what it uses) -> why. Each one is
-# an expected failure of its own (below), reported until the code or the document changes;
-# it does not loosen the check of the room's other imports. Empty: the document was
-# updated to what the code shows is the better shape (cli -> models and color; train ->
-# color and io; eval -> io and nn).
-KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 
 # Third-party libraries (import names) each room may use, besides the standard library and
 # ANYWHERE. ARCHITECTURE.md: color, nn, io -> torch / numpy / Pillow plus their field
@@ -240,32 +234,10 @@ def test_room_uses_only_the_rooms_it_may(room: str) -> None:
         f"{imp.where()} imports {imp.module} (room {target!r})"
         for path in discovered_rooms()[room]
         for imp in imports_of(path)
-        if (target := tinct_uses(room, imp)) and (room, target) not in KNOWN_DEVIATIONS
+        if (target := tinct_uses(room, imp))
     ]
     allowed = ", ".join(sorted(ALLOWED[room])) or "no other room"
     assert not bad, f"{room} may use {allowed} (ARCHITECTURE.md), but:\n" + "\n".join(bad)
-
-
-@pytest.mark.parametrize(
-    ("room", "target"),
-    [
-        pytest.param(room, target, marks=pytest.mark.xfail(reason=reason, strict=False))
-        for (room, target), reason in KNOWN_DEVIATIONS.items()
-    ],
-    ids=[f"{room}->{target}" for room, target in KNOWN_DEVIATIONS],
-)
-def test_known_deviation_from_the_document(room: str, target: str) -> None:
-    """Expected to fail until the code stops using ``target`` from ``room`` or
-    ARCHITECTURE.md (and ALLOWED) allow it; then drop it from KNOWN_DEVIATIONS."""
-    uses = [
-        f"{imp.where()} imports {imp.module}"
-        for path in discovered_rooms().get(room, [])
-        for imp in imports_of(path)
-        if tinct_uses(room, imp) == target
-    ]
-    assert not uses, f"{room} uses {target}, which ARCHITECTURE.md does not allow:\n" + (
-        "\n".join(uses)
-    )
 
 
 @pytest.mark.parametrize("room", known_rooms())

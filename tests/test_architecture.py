@@ -1,10 +1,10 @@
-"""The import rules of ARCHITECTURE.md: which room of tinct may use which, which
+"""The import rules of docs/architecture.md: which room of tinct may use which, which
 third-party libraries each room may use, and no import cycle at import time.
 
 A *room* is a top-level part of ``src/tinct``: a package (``color/``, ``models/``...), a
 top-level module (``pipeline.py``; ``cli`` as a module or a package) or the package's own
 ``__init__.py`` (the public API). Rooms are discovered from the tree, so a new room fails
-here until the table below (and ARCHITECTURE.md) says what it may use.
+here until the table below (and docs/architecture.md) says what it may use.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 
 # Third-party libraries (import names) each room may use, besides the standard library and
-# ANYWHERE. ARCHITECTURE.md: color, nn, io -> torch / numpy / Pillow plus their field
+# ANYWHERE. docs/architecture.md: color, nn, io -> torch / numpy / Pillow plus their field
 # libraries (kornia and OpenCV in color, EfficientNet-Lite in nn, PyAV in io); Lightning
 # only in train. The other entries are what today's code uses.
 ANYWHERE = frozenset({"torch", "numpy"})
@@ -208,7 +208,7 @@ def test_every_room_is_in_the_table() -> None:
     }
     assert not unknown, (
         f"rooms unknown to tests/test_architecture.py (ALLOWED and THIRD_PARTY) and to "
-        f"ARCHITECTURE.md: {unknown}; add what each may use to both"
+        f"docs/architecture.md: {unknown}; add what each may use to both"
     )
 
 
@@ -237,7 +237,7 @@ def test_room_uses_only_the_rooms_it_may(room: str) -> None:
         if (target := tinct_uses(room, imp))
     ]
     allowed = ", ".join(sorted(ALLOWED[room])) or "no other room"
-    assert not bad, f"{room} may use {allowed} (ARCHITECTURE.md), but:\n" + "\n".join(bad)
+    assert not bad, f"{room} may use {allowed} (docs/architecture.md), but:\n" + "\n".join(bad)
 
 
 @pytest.mark.parametrize("room", known_rooms())
@@ -253,7 +253,7 @@ def test_room_uses_only_its_third_party_libraries(room: str) -> None:
     ]
     assert not bad, (
         f"{room} may use {', '.join(sorted(allowed))} and the standard library "
-        "(tests/test_architecture.py THIRD_PARTY; write a new one into ARCHITECTURE.md "
+        "(tests/test_architecture.py THIRD_PARTY; write a new one into docs/architecture.md "
         "too), but:\n" + "\n".join(bad)
     )
 

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from helpers import synthetic_photo, write_photos
 from tinct.cli import main
 from tinct.color import rgb_to_lab
-from tinct.color.quantize import DEFAULT_TEMPERATURE
+from tinct.color.decode import DEFAULT_TEMPERATURE
 from tinct.data.folders import ImageFolder
 from tinct.eval.features import frechet_distance
 from tinct.eval.metrics import colourfulness

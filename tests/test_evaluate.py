@@ -19,7 +19,7 @@ from tinct.color import rgb_to_lab
 from tinct.color.decode import DEFAULT_TEMPERATURE
 from tinct.data.folders import ImageFolder
 from tinct.eval.features import frechet_distance
-from tinct.eval.metrics import colourfulness
+from tinct.eval.metrics.pixel import colourfulness
 from tinct.eval.results import build_index, readme_table, update_readme
 from tinct.eval.runner import (
     EvalConfig,

@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 try:
-    from tinct.data.corpus import CorpusError, build_corpus
+    from tinct.data.corpus import build_corpus
+    from tinct.data.corpus_fetch import CorpusError
 except ModuleNotFoundError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from tinct.data.corpus import CorpusError, build_corpus
+    from tinct.data.corpus import build_corpus
+    from tinct.data.corpus_fetch import CorpusError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tinct.data import corpus as corpus_mod
+from tinct.data import corpus_fetch
 from tinct.data.corpus import (
-    CorpusError,
     CorpusNotBuiltError,
     ManifestEntry,
     build_corpus,
@@ -22,6 +21,7 @@ from tinct.data.corpus import (
     summarize,
     write_manifest,
 )
+from tinct.data.corpus_fetch import CorpusError
 from tinct.data.qrc import write_qrc
 
 HEADER = "source\tcontainer\tpath\tlicence\n"
@@ -264,17 +264,17 @@ def test_download_deb_uses_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     def no_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("apt-get must not run")
 
-    monkeypatch.setattr(corpus_mod, "_run", no_run)
-    assert corpus_mod.download_deb("scratch", debs) == debs / "scratch_1.4_all.deb"
+    monkeypatch.setattr(corpus_fetch, "_run", no_run)
+    assert corpus_fetch.download_deb("scratch", debs) == debs / "scratch_1.4_all.deb"
 
 
 def test_download_deb_error_names_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(cmd, 100, "", "E: Unable to locate package nosuchpkg")
 
-    monkeypatch.setattr(corpus_mod, "_run", failing)
+    monkeypatch.setattr(corpus_fetch, "_run", failing)
     with pytest.raises(CorpusError, match="nosuchpkg") as info:
-        corpus_mod.download_deb("nosuchpkg", tmp_path / "debs")
+        corpus_fetch.download_deb("nosuchpkg", tmp_path / "debs")
     assert "apt-get update" in str(info.value)
     assert list((tmp_path / "debs").iterdir()) == []  # no partial download left
 
@@ -285,18 +285,18 @@ def test_download_deb_moves_result(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         (cwd / "pkg_2.0_all.deb").write_bytes(b"deb")
         return subprocess.CompletedProcess(cmd, 0, "", "")
 
-    monkeypatch.setattr(corpus_mod, "_run", fake_apt)
-    got = corpus_mod.download_deb("pkg", tmp_path / "debs")
+    monkeypatch.setattr(corpus_fetch, "_run", fake_apt)
+    got = corpus_fetch.download_deb("pkg", tmp_path / "debs")
     assert got == tmp_path / "debs" / "pkg_2.0_all.deb"
     assert sorted(p.name for p in (tmp_path / "debs").iterdir()) == ["pkg_2.0_all.deb"]
 
 
 def test_fetch_pypi_uses_installed_distribution(tmp_path: Path) -> None:
-    root = corpus_mod.fetch_pypi("pytest", tmp_path)
+    root = corpus_fetch.fetch_pypi("pytest", tmp_path)
     assert (root / "pytest" / "__init__.py").is_file()
 
 
 def test_unknown_source_kind(tmp_path: Path) -> None:
-    fetch = corpus_mod.fetch_package_default(tmp_path)
+    fetch = corpus_fetch.fetch_package_default(tmp_path)
     with pytest.raises(CorpusError, match="unknown source kind"):
         fetch("npm:left-pad", tmp_path)

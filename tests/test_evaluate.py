@@ -16,10 +16,10 @@ from torch import Tensor, nn
 from helpers import synthetic_photo, write_photos
 from tinct.cli import main
 from tinct.color import rgb_to_lab
-from tinct.color.quantize import DEFAULT_TEMPERATURE
+from tinct.color.decode import DEFAULT_TEMPERATURE
 from tinct.data.folders import ImageFolder
 from tinct.eval.features import frechet_distance
-from tinct.eval.metrics import colourfulness
+from tinct.eval.metrics.pixel import colourfulness
 from tinct.eval.results import build_index, readme_table, update_readme
 from tinct.eval.runner import (
     EvalConfig,

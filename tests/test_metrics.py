@@ -18,18 +18,20 @@ from skimage.color import deltaE_cie76, deltaE_ciede2000
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from torch import Tensor
 
-from tinct.eval.metrics import (
+from tinct.eval.metrics.distribution import (
     AB_HIST_EDGES,
     AbErrorAuc,
     AbHistogram,
     ab_error_auc,
     ab_grid_bins,
     ab_histogram,
+    histogram_divergences,
+)
+from tinct.eval.metrics.pixel import (
     colourfulness,
     colourfulness_gap,
     delta_e_cie76,
     delta_e_ciede2000,
-    histogram_divergences,
     psnr,
     rmse_ab,
     rmse_rgb,

@@ -1,5 +1,6 @@
-"""Tests for tinct.color.quantize: bin sets, nearest bin, soft-encoding, prior, rebalancing,
-decoding. References are numpy brute force, hand-computed values and scikit-image."""
+"""Tests for tinct.color.quantize, .prior and .decode: bin sets, nearest bin, soft-encoding,
+prior, rebalancing, decoding. References are numpy brute force, hand-computed values and
+scikit-image."""
 
 from __future__ import annotations
 

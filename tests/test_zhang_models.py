@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from helpers import synthetic_photo
-from tinct.color.quantize import DEFAULT_TEMPERATURE, ab_bins
+from tinct.color.decode import DEFAULT_TEMPERATURE
+from tinct.color.quantize import ab_bins
 from tinct.eval.cost import count_parameters
 from tinct.models import (
     ClassificationColouriser,

@@ -4,10 +4,11 @@ Images are ``(*, C, H, W)`` float tensors; ``rgb`` means sRGB in [0, 1]. Units b
 L* 0..100 (lab, luv), a*b* about ±110, Y 0..1 (yuv, yiq, ycbcr, grey), hue in radians
 0..2π (hsv, hsi). See :mod:`tinct.color.conversions` (per-space functions),
 :mod:`tinct.color.spaces` (by-name interface) and :mod:`tinct.color.norm` (the only place
-with normalisation constants). :mod:`tinct.color.quantize` has the ab bins of colourisation as
-classification (seed 002): soft-encoding, the empirical prior, rebalancing weights and
-decoding by mode, mean and annealed mean. :mod:`tinct.color.u8` is the one 8-bit sRGB <->
-CIELAB path for full-resolution images (tensor and OpenCV array front ends).
+with normalisation constants). Colourisation as classification (seed 002) has the ab bins and
+their soft-encoding in :mod:`tinct.color.quantize`, the empirical prior and rebalancing weights
+in :mod:`tinct.color.prior`, and decoding by mode, mean and annealed mean in
+:mod:`tinct.color.decode`. :mod:`tinct.color.u8` is the one 8-bit sRGB <-> CIELAB path for
+full-resolution images (tensor and OpenCV array front ends).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tinct.color.conversions import (
     yiq_to_rgb,
     yuv_to_rgb,
 )
+from tinct.color.decode import DEFAULT_TEMPERATURE, annealed_mean, decode_mean, decode_mode
 from tinct.color.norm import (
     LIGHTNESS_CHROMA_SPACES,
     SPACE_RANGES,
@@ -45,21 +47,14 @@ from tinct.color.norm import (
     normalize_chroma,
     normalize_lightness,
 )
+from tinct.color.prior import BinPrior, dataset_prior, rebalancing_weights, smooth_prior
 from tinct.color.quantize import (
     BIN_SETS,
-    DEFAULT_TEMPERATURE,
     ZHANG_GRID,
-    BinPrior,
     ab_bins,
-    annealed_mean,
-    dataset_prior,
-    decode_mean,
-    decode_mode,
     gamut_bins,
     nearest_bin,
     one_hot_encode,
-    rebalancing_weights,
-    smooth_prior,
     soft_encode,
     zhang_bins,
 )

@@ -35,3 +35,12 @@ def check_name(name: str, valid: tuple[str, ...], what: str) -> str:
     if name not in valid:
         raise ValueError(f"unknown {what} {name!r}; valid names: {', '.join(valid)}")
     return name
+
+
+def check_bins(bins: object, name: str) -> Tensor:
+    """Check that ``bins`` is a tensor of ab bin centres of shape ``(Q, 2)`` with Q >= 1."""
+    if not isinstance(bins, Tensor):
+        raise TypeError(f"{name} expects bins as a torch.Tensor, got {type(bins).__name__}")
+    if bins.ndim != 2 or bins.shape[1] != 2 or bins.shape[0] < 1:
+        raise ValueError(f"{name} expects bins of shape (Q, 2), got shape {tuple(bins.shape)}")
+    return bins

@@ -1,58 +1,43 @@
-"""ab quantisation for colourisation as classification (Zhang, Isola & Efros 2016).
+"""ab bin sets and the encoding of ab as bins (seed 002 section 3.4, seed 000 section 4.4.1).
 
-Seed 002 sections 3.1-3.4 and seed 000 section 4.4.1: the ab plane is cut into Q bins
-(Zhang's 313 centres on a grid of 10, or bins computed from the sRGB gamut for any grid),
+Colourisation as classification (Zhang, Isola & Efros 2016): the ab plane is cut into Q bins
+(Zhang's 313 centres on a grid of 10, or bins computed from the sRGB gamut for any grid), and
 a ground-truth ab value becomes a distribution over the bins (:func:`soft_encode`: the 5
-nearest bins weighted by a Gaussian of sigma 5), an empirical prior over a data set
-(:class:`BinPrior`) gives class-rebalancing weights (:func:`rebalancing_weights`, Zhang
-eq. 4), and a predicted distribution is decoded back to ab by its mode, mean or annealed
-mean (:func:`annealed_mean`, Zhang eq. 5 / seed 000 eq. 4.4, T = 0.38).
+nearest bins weighted by a Gaussian of sigma 5; :func:`one_hot_encode`: its nearest bin).
+The empirical prior over the bins and the class-rebalancing weights are in
+:mod:`tinct.color.prior`; decoding a predicted distribution back to ab is in
+:mod:`tinct.color.decode`.
 
 Units: a and b are CIELAB (D65) values, about -110..110; bins are ``(Q, 2)`` float32 tensors
 of bin-centre (a, b) pairs, row q being class q. Images are ``(B, 2, H, W)`` ab and
-``(B, Q, H, W)`` distributions or logits.
+``(B, Q, H, W)`` distributions.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from importlib import resources
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from tinct.color._checks import check_name
+from tinct.color._checks import check_bins, check_name
 from tinct.color.conversions import lab_to_rgb
 
 __all__ = [
     "BIN_SETS",
-    "DEFAULT_TEMPERATURE",
     "ZHANG_GRID",
-    "BinPrior",
     "ab_bins",
-    "annealed_mean",
-    "dataset_prior",
-    "decode_mean",
-    "decode_mode",
     "gamut_bins",
     "nearest_bin",
     "one_hot_encode",
-    "rebalancing_weights",
-    "smooth_prior",
     "soft_encode",
     "zhang_bins",
 ]
 
-#: Zhang et al.'s annealed-mean temperature (sec. 2.3; seed 002 section 3.1).
-DEFAULT_TEMPERATURE = 0.38
 #: Grid size (ab units) of Zhang's 313 bins.
 ZHANG_GRID = 10.0
 #: Names accepted by :func:`ab_bins`.
@@ -63,7 +48,6 @@ _ZHANG_FILE = "zhang_ab_gamut_313.txt"
 _CHUNK_ELEMENTS = 1 << 22
 # sRGB values within this of [0, 1] count as in gamut (float64 round-off of the conversion).
 _GAMUT_TOLERANCE = 1e-6
-_PRIOR_FORMAT = "tinct-bin-prior"
 
 
 # --- Bin sets ----------------------------------------------------------------------------------
@@ -196,15 +180,7 @@ def ab_bins(name: str = "zhang313", grid: float = 10.0) -> Tensor:
     return gamut_bins(grid)
 
 
-# --- Checks ------------------------------------------------------------------------------------
-
-
-def _check_bins(bins: object, name: str) -> Tensor:
-    if not isinstance(bins, Tensor):
-        raise TypeError(f"{name} expects bins as a torch.Tensor, got {type(bins).__name__}")
-    if bins.ndim != 2 or bins.shape[1] != 2 or bins.shape[0] < 1:
-        raise ValueError(f"{name} expects bins of shape (Q, 2), got shape {tuple(bins.shape)}")
-    return bins
+# --- Encoding ----------------------------------------------------------------------------------
 
 
 def _check_ab(ab: object, name: str) -> Tensor:
@@ -215,20 +191,6 @@ def _check_ab(ab: object, name: str) -> Tensor:
     if not torch.is_floating_point(ab):
         raise TypeError(f"{name} expects floating-point ab, got dtype {ab.dtype}")
     return ab
-
-
-def _check_logits(logits: object, bins: Tensor, name: str) -> Tensor:
-    if not isinstance(logits, Tensor):
-        raise TypeError(f"{name} expects logits as a torch.Tensor, got {type(logits).__name__}")
-    if logits.ndim != 4 or logits.shape[1] != bins.shape[0]:
-        raise ValueError(
-            f"{name} expects logits of shape (B, Q, H, W) with Q = {bins.shape[0]} bins, "
-            f"got shape {tuple(logits.shape)}"
-        )
-    return logits
-
-
-# --- Encoding ----------------------------------------------------------------------------------
 
 
 def _pixel_chunks(ab: Tensor, bins: Tensor) -> Iterator[tuple[int, slice, Tensor]]:
@@ -261,7 +223,7 @@ def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
         ``(B, H, W)`` int64 bin indices in [0, Q).
     """
     _check_ab(ab, "nearest_bin")
-    _check_bins(bins, "nearest_bin")
+    check_bins(bins, "nearest_bin")
     batch, _, height, width = ab.shape
     index = torch.empty(batch, height * width, dtype=torch.int64, device=ab.device)
     for image, part, dist_sq in _pixel_chunks(ab, bins):
@@ -287,7 +249,7 @@ def soft_encode(ab: Tensor, bins: Tensor, *, neighbours: int = 5, sigma: float =
         ``(B, Q, H, W)`` float32 distributions (each pixel sums to 1).
     """
     _check_ab(ab, "soft_encode")
-    _check_bins(bins, "soft_encode")
+    check_bins(bins, "soft_encode")
     num_bins = bins.shape[0]
     if not 1 <= neighbours <= num_bins:
         raise ValueError(f"soft_encode: neighbours must be in [1, {num_bins}], got {neighbours}")
@@ -317,279 +279,3 @@ def one_hot_encode(ab: Tensor, bins: Tensor) -> Tensor:
         index.shape[0], bins.shape[0], *index.shape[1:], dtype=torch.float32, device=ab.device
     )
     return out.scatter_(1, index.unsqueeze(1), 1.0)
-
-
-# --- Empirical prior ---------------------------------------------------------------------------
-
-
-class BinPrior:
-    """Streaming empirical distribution of ab pixels over bins (the p of Zhang eq. 4).
-
-    Each pixel counts once, for its nearest bin (:func:`nearest_bin`), as in Zhang et al.'s
-    released code (a histogram of hard-quantised ab), not with soft-encoded fractions.
-    Counts are int64, so the state is exact and merges of shards add up to the whole.
-
-    Args:
-        bins: ``(Q, 2)`` bin centres (copied to the CPU as float32).
-    """
-
-    def __init__(self, bins: Tensor) -> None:
-        _check_bins(bins, "BinPrior")
-        self._bins = bins.detach().to("cpu", torch.float32).clone()
-        self._counts = torch.zeros(self._bins.shape[0], dtype=torch.int64)
-
-    @property
-    def bins(self) -> Tensor:
-        """A copy of the ``(Q, 2)`` float32 bin centres."""
-        return self._bins.clone()
-
-    @property
-    def num_bins(self) -> int:
-        return int(self._bins.shape[0])
-
-    @property
-    def counts(self) -> Tensor:
-        """A copy of the ``(Q,)`` int64 pixel counts."""
-        return self._counts.clone()
-
-    @property
-    def num_pixels(self) -> int:
-        return int(self._counts.sum())
-
-    @property
-    def probabilities(self) -> Tensor:
-        """``(Q,)`` float64 relative frequencies (sum 1); ValueError before any pixel."""
-        total = self._counts.sum()
-        if int(total) == 0:
-            raise ValueError("BinPrior: no pixels accumulated")
-        return self._counts.double() / total.double()
-
-    def update(self, ab: Tensor) -> None:
-        """Count the pixels of ``(B, 2, H, W)`` ab (any device; counts stay on the CPU)."""
-        index = nearest_bin(ab, self._bins.to(ab.device))
-        self._counts += torch.bincount(index.reshape(-1), minlength=self.num_bins).cpu()
-
-    def merge(self, other: BinPrior) -> BinPrior:
-        """Add ``other``'s counts (same bins) into this prior; returns ``self``."""
-        if not torch.equal(other._bins, self._bins):
-            raise ValueError("BinPrior.merge: the priors have different bins")
-        self._counts += other._counts
-        return self
-
-    def state_dict(self) -> dict[str, Any]:
-        """Plain lists (JSON- and ``torch.save``-able): ``{"bins": [[a, b], ...], "counts"}``."""
-        return {"bins": self._bins.tolist(), "counts": self._counts.tolist()}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Replace the counts; the state's bins must equal this prior's."""
-        bins = torch.as_tensor(state["bins"], dtype=torch.float32)
-        if bins.shape != self._bins.shape or not torch.equal(bins, self._bins):
-            raise ValueError(
-                f"BinPrior.load_state_dict: state has bins of shape {tuple(bins.shape)} "
-                f"that differ from this prior's {tuple(self._bins.shape)}"
-            )
-        counts = torch.as_tensor(state["counts"], dtype=torch.int64)
-        if counts.shape != self._counts.shape or bool((counts < 0).any()):
-            raise ValueError(
-                f"BinPrior.load_state_dict: expected {self.num_bins} non-negative counts, "
-                f"got shape {tuple(counts.shape)}"
-            )
-        self._counts = counts.clone()
-
-    @classmethod
-    def from_state_dict(cls, state: Mapping[str, Any]) -> BinPrior:
-        prior = cls(torch.as_tensor(state["bins"], dtype=torch.float32))
-        prior.load_state_dict(state)
-        return prior
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the prior as a small JSON file (bins and counts), atomically.
-
-        The file is written next to ``path`` under a temporary name and then renamed over
-        it (``os.replace``), so a reader never sees a half-written prior.
-        """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": _PRIOR_FORMAT, "version": 1, **self.state_dict()}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle)
-                handle.write("\n")
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the file from others
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> BinPrior:
-        """Read a prior written by :meth:`save`."""
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(payload, dict) or payload.get("format") != _PRIOR_FORMAT:
-            raise ValueError(f"{path} is not a tinct bin prior (format {_PRIOR_FORMAT!r})")
-        return cls.from_state_dict(payload)
-
-
-def dataset_prior(batches: Iterable[Tensor], bins: Tensor) -> BinPrior:
-    """Count ab batches ``(B, 2, H, W)`` into a new :class:`BinPrior`, one batch at a time.
-
-    ``batches`` may be any iterable (a generator over a data loader): only the counts are
-    kept, never the pixels.
-    """
-    prior = BinPrior(bins)
-    for ab in batches:
-        prior.update(ab)
-    return prior
-
-
-# --- Rebalancing -------------------------------------------------------------------------------
-
-
-def smooth_prior(prior: Tensor, bins: Tensor, sigma: float) -> Tensor:
-    """Gaussian-smooth a distribution over bins in ab space (the G_sigma of Zhang eq. 4).
-
-    ``p~_q = sum_r p_r exp(-|c_q - c_r|^2 / (2 sigma^2))``, then renormalised to sum 1:
-    each bin's mass is spread over the bin centres ``c`` (not over a full ab grid, so no
-    mass leaks to bins outside the set). On a regular grid this is a discrete Gaussian blur.
-
-    Args:
-        prior: ``(Q,)`` non-negative probabilities or counts.
-        bins: ``(Q, 2)`` bin centres.
-        sigma: kernel width in ab units (> 0).
-
-    Returns:
-        ``(Q,)`` float64, sum 1.
-    """
-    _check_bins(bins, "smooth_prior")
-    p = _check_prior(prior, "smooth_prior")
-    if bins.shape[0] != p.shape[0]:
-        raise ValueError(
-            f"smooth_prior: prior of shape {tuple(p.shape)} does not match bins of shape "
-            f"{tuple(bins.shape)}"
-        )
-    if not sigma > 0:
-        raise ValueError(f"smooth_prior: sigma must be > 0, got {sigma}")
-    centres = bins.detach().to(p.device, torch.float64)
-    kernel = torch.exp(-torch.cdist(centres, centres).square() / (2.0 * sigma * sigma))
-    smoothed = kernel @ p
-    return smoothed / smoothed.sum()
-
-
-def _check_prior(prior: object, name: str) -> Tensor:
-    if not isinstance(prior, Tensor):
-        raise TypeError(f"{name} expects the prior as a torch.Tensor, got {type(prior).__name__}")
-    if prior.ndim != 1 or prior.numel() < 1:
-        raise ValueError(f"{name} expects a prior of shape (Q,), got shape {tuple(prior.shape)}")
-    p = prior.detach().to(torch.float64)
-    if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or not float(p.sum()) > 0:
-        raise ValueError(f"{name}: the prior must be finite, non-negative and not all zero")
-    return p / p.sum()
-
-
-def rebalancing_weights(
-    prior: Tensor,
-    *,
-    lam: float = 0.5,
-    smooth_sigma: float | None = None,
-    bins: Tensor | None = None,
-) -> Tensor:
-    """Class-rebalancing weights w (Zhang eq. 4; seed 002 section 3.3, seed 000 eq. 4.3).
-
-    ``w ∝ ((1 - lam) p~ + lam / Q)^-1``, scaled so that ``E_p~[w] = sum_q p~_q w_q = 1``.
-    ``p~`` is ``prior`` normalised to sum 1 and, with ``smooth_sigma``, smoothed first by
-    :func:`smooth_prior` (Zhang: sigma 5). Rare bins get large weights; ``lam = 1`` or a
-    uniform prior gives all ones. (Zhang's released code mixes in a uniform distribution
-    over the bins with a non-zero prior rather than ``1 / Q``; with ``lam / Q`` as in the
-    paper, bins never seen get the largest weight, which matters only if they occur.)
-
-    Args:
-        prior: ``(Q,)`` non-negative probabilities or counts (e.g.
-            :attr:`BinPrior.probabilities`).
-        lam: weight of the uniform distribution in the mix, in [0, 1] (Zhang: 0.5).
-            ``lam = 0`` needs a prior without zeros.
-        smooth_sigma: Gaussian smoothing width in ab units, or None for no smoothing.
-        bins: ``(Q, 2)`` bin centres; required with ``smooth_sigma``.
-
-    Returns:
-        ``(Q,)`` float32 weights (computed in float64).
-    """
-    p = _check_prior(prior, "rebalancing_weights")
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"rebalancing_weights: lam must be in [0, 1], got {lam}")
-    if smooth_sigma is not None:
-        if bins is None:
-            raise ValueError("rebalancing_weights: smooth_sigma needs the bin centres (bins=)")
-        p = smooth_prior(p, bins, smooth_sigma)
-    mix = (1.0 - lam) * p + lam / p.numel()
-    if bool((mix <= 0).any()):
-        raise ValueError("rebalancing_weights: lam = 0 with an empty bin gives infinite weights")
-    weights = 1.0 / mix
-    return (weights / (p * weights).sum()).float()
-
-
-# --- Decoding ----------------------------------------------------------------------------------
-
-
-def _expectation(probabilities: Tensor, bins: Tensor) -> Tensor:
-    centres = bins.detach().to(probabilities.device, torch.float32)
-    return torch.einsum("bqhw,qc->bchw", probabilities, centres)
-
-
-def decode_mode(logits: Tensor, bins: Tensor) -> Tensor:
-    """ab of the most probable bin of each pixel (Zhang's "mode"; seed 002 section 3.1).
-
-    Args:
-        logits: ``(B, Q, H, W)`` unnormalised scores (or log-probabilities).
-        bins: ``(Q, 2)`` bin centres.
-
-    Returns:
-        ``(B, 2, H, W)`` float32 ab.
-    """
-    _check_bins(bins, "decode_mode")
-    _check_logits(logits, bins, "decode_mode")
-    centres = bins.detach().to(logits.device, torch.float32)
-    return centres[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()
-
-
-def decode_mean(logits: Tensor, bins: Tensor) -> Tensor:
-    """Expected ab under ``softmax(logits)`` (Zhang's "mean"; desaturated, spatially smooth).
-
-    Args:
-        logits: ``(B, Q, H, W)`` unnormalised scores (upcast to float32).
-        bins: ``(Q, 2)`` bin centres.
-
-    Returns:
-        ``(B, 2, H, W)`` float32 ab; differentiable in ``logits``.
-    """
-    _check_bins(bins, "decode_mean")
-    _check_logits(logits, bins, "decode_mean")
-    return _expectation(torch.softmax(logits.float(), dim=1), bins)
-
-
-def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = DEFAULT_TEMPERATURE) -> Tensor:
-    """Annealed-mean decoding (Zhang eq. 5; seed 000 eq. 4.4; seed 002 section 3.1).
-
-    The softmax probabilities z are sharpened to
-    ``f_T(z) = exp(log z / T) / sum_q exp(log z_q / T)`` and their mean ab is taken. Since
-    ``exp(log softmax(x) / T) ∝ softmax(x / T)``, this computes ``softmax(logits / T)`` in
-    float32, which never takes the log of 0. ``T = 1`` is :func:`decode_mean`; as T -> 0 it
-    tends to :func:`decode_mode`, which ``temperature <= 0`` returns exactly.
-
-    Args:
-        logits: ``(B, Q, H, W)`` unnormalised scores (any float dtype; upcast to float32).
-            For probabilities z, pass ``z.log()``.
-        bins: ``(Q, 2)`` bin centres.
-        temperature: T (Zhang: 0.38, :data:`DEFAULT_TEMPERATURE`).
-
-    Returns:
-        ``(B, 2, H, W)`` float32 ab.
-    """
-    _check_bins(bins, "annealed_mean")
-    _check_logits(logits, bins, "annealed_mean")
-    if temperature <= 0:
-        return decode_mode(logits, bins)
-    return _expectation(torch.softmax(logits.float() / temperature, dim=1), bins)

@@ -9,8 +9,8 @@
   :mod:`~tinct.data.photos` (the offline corpus), :mod:`~tinct.data.shapes` (Shape Set).
 * :mod:`~tinct.data.transforms` (augmentations, crops), :mod:`~tinct.data.guidance`
   (Canny edges, spectral-residual saliency), :mod:`~tinct.data.inspect`.
-* :mod:`~tinct.data.corpus` builds the offline photo corpus; :mod:`~tinct.data.qrc`
-  reads Qt resource archives.
+* :mod:`~tinct.data.corpus` builds the offline photo corpus from the packages that
+  :mod:`~tinct.data.corpus_fetch` fetches; :mod:`~tinct.data.qrc` reads Qt resource archives.
 
 Names are imported lazily, so ``import tinct.data`` does not import torch.
 """
@@ -21,13 +21,13 @@ import importlib
 from typing import Any
 
 from tinct.data.corpus import (
-    CorpusError,
     CorpusNotBuiltError,
     ManifestEntry,
     build_corpus,
     corpus_files,
     load_manifest,
 )
+from tinct.data.corpus_fetch import CorpusError
 
 _LAZY = {
     "Sample": "tinct.data.sample",

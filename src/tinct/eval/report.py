@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from tinct.eval.metrics import AB_HIST_EDGES
+from tinct.eval.metrics.distribution import AB_HIST_EDGES
 from tinct.eval.runner import IMAGE_METRICS, EvalResult, greyscale_baseline
 from tinct.io import atomic_path, write_text_atomic
 

@@ -64,7 +64,8 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from tinct.color.quantize import DEFAULT_TEMPERATURE, ab_bins, annealed_mean
+from tinct.color.decode import DEFAULT_TEMPERATURE, annealed_mean
+from tinct.color.quantize import ab_bins
 from tinct.models.base import Colouriser, ModelOutput
 from tinct.models.registry import register_model
 from tinct.nn.zhang import (

@@ -167,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.quality > 100:
         return fail(f"--quality must be between 1 and 100, got {args.quality}")
+    if args.size is not None and args.size > MAX_SIZE:
+        return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
     found = collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix)
     if found.missing:
         names = ", ".join(found.missing)
@@ -184,8 +186,6 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         return fail(err)
-    if args.size is not None and args.size > MAX_SIZE:
-        return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
     if not plan.todo:  # nothing left to colourise: no model to load
         _summary(args, BatchResult(), plan.done)
         return _report(found.skipped)
@@ -233,7 +233,7 @@ def _report(skipped: list[tuple[Path, str]]) -> int:
 
 
 def _summary(args: argparse.Namespace, result: BatchResult, done: list[tuple[Path, Path]]) -> None:
-    if args.quiet:
+    if args.quiet or not (result.written or done):
         return
     images = len({src for src, _ in result.written})
     files = f" ({len(result.written)} files)" if len(result.written) != images else ""

@@ -56,6 +56,7 @@ from tinct.eval.metrics import (
     ssim,
 )
 from tinct.eval.shapes import ShapeColourStats, shape_colour_assignment
+from tinct.eval.state import EvalStateError, load_state
 
 __all__ = [
     "AB_HIST_EDGES",
@@ -63,6 +64,7 @@ __all__ = [
     "TOP1_AGREEMENT_NAME",
     "AbErrorAuc",
     "AbHistogram",
+    "EvalStateError",
     "FeatureStats",
     "InceptionFeatures",
     "LatencyStats",
@@ -82,6 +84,7 @@ __all__ = [
     "frechet_distance",
     "histogram_divergences",
     "load_inception_features",
+    "load_state",
     "mean_diversity",
     "measure_latency",
     "pairwise_ab_distance",

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from tinct.data.photos import CorpusPhotos
+from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.report import write_report
-from tinct.eval.runner import EvalConfig, evaluate, model_specs
+from tinct.eval.runner import evaluate
 from tinct.io import write_image
 from tinct.io.resize import resize_short_side
 

@@ -27,7 +27,7 @@ from PIL import Image
 from tinct.color import rgb_to_lab
 from tinct.data.corpus import corpus_files
 from tinct.eval.metrics.pixel import colourfulness
-from tinct.eval.runner import greyscale_baseline, image_metrics
+from tinct.eval.truth import greyscale_baseline, image_metrics
 from tinct.io import read_image_numpy
 from tinct.models import load_model
 from tinct.pipeline import ColourisePipeline, native_bf16

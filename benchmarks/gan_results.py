@@ -25,8 +25,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.report import write_report
-from tinct.eval.runner import STATE_FILE, EvalConfig, evaluate, model_specs
+from tinct.eval.runner import evaluate
+from tinct.eval.state import STATE_FILE
 from tinct.models import create_model, load_metadata
 from tinct.models.gan import GANColouriser
 from tinct.train import resolve_config

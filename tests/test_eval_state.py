@@ -12,16 +12,10 @@ import torch
 
 from helpers import write_photos
 from tinct.data.folders import ImageFolder
+from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.features import FeatureStats
-from tinct.eval.runner import (
-    STATE_FILE,
-    EvalConfig,
-    EvalStateError,
-    FeatureBank,
-    evaluate,
-    load_state,
-    model_specs,
-)
+from tinct.eval.runner import evaluate
+from tinct.eval.state import STATE_FILE, EvalStateError, FeatureBank, load_state
 
 #: What the state of a 3-image evaluation with features (the two baselines) weighed
 #: before it was trimmed: full-size covariance accumulators and the grid images.

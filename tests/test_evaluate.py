@@ -18,17 +18,12 @@ from tinct.cli import main
 from tinct.color import rgb_to_lab
 from tinct.color.decode import DEFAULT_TEMPERATURE
 from tinct.data.folders import ImageFolder
+from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.features import frechet_distance
 from tinct.eval.metrics.pixel import colourfulness
 from tinct.eval.results import build_index, readme_table, update_readme
-from tinct.eval.runner import (
-    EvalConfig,
-    constant_chroma,
-    evaluate,
-    greyscale_baseline,
-    model_specs,
-    prepare_truth,
-)
+from tinct.eval.runner import evaluate
+from tinct.eval.truth import constant_chroma, greyscale_baseline, prepare_truth
 from tinct.io import read_image_numpy
 from tinct.models import Colouriser, ModelOutput, save_model
 from tinct.models.registry import _REGISTRY, create_model, register_model

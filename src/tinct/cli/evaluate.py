@@ -20,7 +20,7 @@ from tinct.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from tinct.eval.runner import EvalConfig, ModelSpec
+    from tinct.eval.config import EvalConfig, ModelSpec
 
 COMMANDS = {
     "evaluate": (
@@ -138,7 +138,7 @@ def _evaluation_options(p: argparse.ArgumentParser, name: str) -> None:
 
 
 def _setup(args: argparse.Namespace) -> tuple[EvalConfig, list[ModelSpec]]:
-    from tinct.eval.runner import EvalConfig, model_specs
+    from tinct.eval.config import EvalConfig, model_specs
 
     threads(args.threads)
     config = EvalConfig(
@@ -158,8 +158,9 @@ def _setup(args: argparse.Namespace) -> tuple[EvalConfig, list[ModelSpec]]:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from tinct.data.base import DatasetError
+    from tinct.eval.config import SWEEP_TEMPERATURES
     from tinct.eval.report import write_report
-    from tinct.eval.runner import SWEEP_TEMPERATURES, evaluate
+    from tinct.eval.runner import evaluate
 
     out = Path(args.out)
     sweep = args.sweep_temperature

@@ -59,6 +59,7 @@ from tinct.eval.metrics.pixel import (
     ssim,
 )
 from tinct.eval.shapes import ShapeColourStats, shape_colour_assignment
+from tinct.eval.state import EvalStateError, load_state
 
 __all__ = [
     "AB_HIST_EDGES",
@@ -66,6 +67,7 @@ __all__ = [
     "TOP1_AGREEMENT_NAME",
     "AbErrorAuc",
     "AbHistogram",
+    "EvalStateError",
     "FeatureStats",
     "InceptionFeatures",
     "LatencyStats",
@@ -85,6 +87,7 @@ __all__ = [
     "frechet_distance",
     "histogram_divergences",
     "load_inception_features",
+    "load_state",
     "mean_diversity",
     "measure_latency",
     "pairwise_ab_distance",

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from tinct.eval.config import EvalConfig, EvalResult, ModelSpec
 from tinct.eval.cost import count_flops, count_parameters, peak_rss_mib
 from tinct.eval.report import (
     csv_text,
@@ -36,15 +37,9 @@ from tinct.eval.report import (
     markdown_table,
     write_report,
 )
-from tinct.eval.runner import (
-    STATE_FILE,
-    EvalConfig,
-    EvalResult,
-    ModelSpec,
-    build_colouriser,
-    evaluate,
-    prepare_truth,
-)
+from tinct.eval.runner import evaluate
+from tinct.eval.state import STATE_FILE
+from tinct.eval.truth import build_colouriser, prepare_truth
 from tinct.io import write_text_atomic
 
 #: Columns of the benchmark table (key, title, arrow, format).

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
+from tinct.eval.config import EvalResult
 from tinct.eval.metrics.distribution import AB_HIST_EDGES
-from tinct.eval.runner import IMAGE_METRICS, EvalResult, greyscale_baseline
+from tinct.eval.truth import IMAGE_METRICS, greyscale_baseline
 from tinct.io import atomic_path, write_text_atomic
 
 #: Columns of the per-image table in results.md: key, title, arrow, format.

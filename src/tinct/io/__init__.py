@@ -3,9 +3,10 @@
 * :func:`read_image` / :func:`read_image_numpy` -- any Pillow-readable file to
   upright 8-bit RGB, ``(3, H, W)`` tensor or ``(H, W, 3)`` array;
   :func:`read_image_with_metadata` -- the array and its :class:`ImageMetadata`
-  (EXIF, ICC profile, DPI).
+  (EXIF, ICC profile, DPI). Reading is :mod:`tinct.io.image` (with the pixel
+  conversions of :mod:`tinct.io.pixels`), metadata :mod:`tinct.io.metadata`.
 * :func:`write_image` -- atomic PNG/JPEG/WebP/TIFF/BMP writing of uint8 images,
-  keeping a source's metadata if given.
+  keeping a source's metadata if given (:mod:`tinct.io.write`).
 * :func:`find_image_files` -- files, folders and glob patterns to regular image files
   and the entries skipped (FIFOs, devices, link loops, ...) with reasons;
   :func:`iter_image_files` -- just the files.
@@ -32,16 +33,13 @@ from tinct.io.files import (
 )
 from tinct.io.image import (
     DEFAULT_MAX_PIXELS,
-    JPEG_SUBSAMPLINGS,
-    METADATA_FORMATS,
-    WRITE_FORMATS,
-    ImageMetadata,
     ImageReadError,
     read_image,
     read_image_numpy,
     read_image_with_metadata,
-    write_image,
 )
+from tinct.io.metadata import METADATA_FORMATS, ImageMetadata
+from tinct.io.write import JPEG_SUBSAMPLINGS, WRITE_FORMATS, write_image
 
 __all__ = [
     "COLOUR_LEVEL",

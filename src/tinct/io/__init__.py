@@ -15,6 +15,8 @@
 * :class:`ImageReadError` -- the one error raised for unreadable image files.
 * :func:`atomic_path` / :func:`write_text_atomic` -- write any file via a temporary
   file and a rename.
+* :class:`VideoTranscoder` -- video files frame by frame with PyAV, audio copied
+  untouched (:mod:`tinct.io.video`); :data:`VIDEO_EXTENSIONS`, :class:`VideoReadError`.
 * :mod:`tinct.io.resize` -- resizing and centre crops of 8-bit ``(H, W, C)`` arrays,
   the one implementation the pipeline, the datasets and evaluation share.
 """
@@ -39,6 +41,14 @@ from tinct.io.image import (
     read_image_with_metadata,
 )
 from tinct.io.metadata import METADATA_FORMATS, ImageMetadata
+from tinct.io.video import (
+    VIDEO_EXTENSIONS,
+    VideoFrame,
+    VideoInfo,
+    VideoReadError,
+    VideoTranscoder,
+    is_video_path,
+)
 from tinct.io.write import JPEG_SUBSAMPLINGS, WRITE_FORMATS, write_image
 
 __all__ = [
@@ -48,14 +58,20 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "JPEG_SUBSAMPLINGS",
     "METADATA_FORMATS",
+    "VIDEO_EXTENSIONS",
     "WRITE_FORMATS",
     "ImageFiles",
     "ImageMetadata",
     "ImageReadError",
+    "VideoFrame",
+    "VideoInfo",
+    "VideoReadError",
+    "VideoTranscoder",
     "atomic_path",
     "colour_share",
     "find_image_files",
     "is_colour",
+    "is_video_path",
     "iter_image_files",
     "not_regular_file_reason",
     "read_image",

@@ -135,8 +135,8 @@ def not_regular_file_reason(path: str | os.PathLike[str]) -> str | None:
     return _mode_reason(st.st_mode)
 
 
-def _is_image_name(name: str) -> bool:
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+def _is_image_name(name: str, extensions: frozenset[str] = IMAGE_EXTENSIONS) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in extensions
 
 
 def _list_dir(folder: Path, skipped: list[tuple[Path, str]]) -> list[os.DirEntry[str]] | None:
@@ -150,7 +150,11 @@ def _list_dir(folder: Path, skipped: list[tuple[Path, str]]) -> list[os.DirEntry
 
 
 def _scan_folder(
-    folder: Path, recursive: bool, found: list[Path], skipped: list[tuple[Path, str]]
+    folder: Path,
+    recursive: bool,
+    found: list[Path],
+    skipped: list[tuple[Path, str]],
+    extensions: frozenset[str] = IMAGE_EXTENSIONS,
 ) -> None:
     """Append the image files of ``folder`` to ``found``, sorted by name, depth first.
 
@@ -178,7 +182,7 @@ def _scan_folder(
             is_dir = entry.is_dir(follow_symlinks=False)
             is_plain_file = not is_link and entry.is_file(follow_symlinks=False)
         except OSError as exc:
-            if _is_image_name(entry.name):
+            if _is_image_name(entry.name, extensions):
                 skipped.append((path, _os_error_reason(path, exc)))
             continue
         if is_dir:
@@ -188,14 +192,14 @@ def _scan_folder(
                     stack.append((path, iter(sub)))
             continue
         if is_plain_file:
-            if _is_image_name(entry.name):
+            if _is_image_name(entry.name, extensions):
                 found.append(path)
             continue
         if is_link and os.path.isdir(path):  # isdir: False on any error (loops too)
             if recursive:
                 skipped.append((path, "symbolic link to a folder (not followed)"))
             continue
-        if _is_image_name(entry.name):
+        if _is_image_name(entry.name, extensions):
             reason = not_regular_file_reason(path)
             if reason is None:
                 found.append(path)
@@ -291,7 +295,11 @@ def _match(
 
 
 def _expand_pattern(
-    pattern: str, recursive: bool, found: list[Path], skipped: list[tuple[Path, str]]
+    pattern: str,
+    recursive: bool,
+    found: list[Path],
+    skipped: list[tuple[Path, str]],
+    extensions: frozenset[str] = IMAGE_EXTENSIONS,
 ) -> None:
     """Image files matching a glob pattern (``**`` spans folders if ``recursive``),
     sorted; matched folders are expanded like folder inputs, matched symbolic links to
@@ -308,8 +316,8 @@ def _expand_pattern(
             if os.path.islink(path):  # the same rule as in folders
                 skipped.append((path, "symbolic link to a folder (not followed)"))
             else:
-                _scan_folder(path, recursive, found, skipped)
-        elif _is_image_name(path.name):
+                _scan_folder(path, recursive, found, skipped, extensions)
+        elif _is_image_name(path.name, extensions):
             reason = not_regular_file_reason(path)
             if reason is None:
                 found.append(path)
@@ -323,7 +331,12 @@ def _expand_pattern(
 # --------------------------------------------------------------------------- #
 
 
-def find_image_files(inputs: Iterable[str | Path], *, recursive: bool = True) -> ImageFiles:
+def find_image_files(
+    inputs: Iterable[str | Path],
+    *,
+    recursive: bool = True,
+    extensions: frozenset[str] = IMAGE_EXTENSIONS,
+) -> ImageFiles:
     """Expand files, folders and glob patterns into image files, and what was skipped.
 
     Args:
@@ -347,6 +360,8 @@ def find_image_files(inputs: Iterable[str | Path], *, recursive: bool = True) ->
 
             ``~`` is expanded.  A single ``str`` or ``Path`` is taken as one input.
         recursive: descend into sub-folders (and let ``**`` match across folders).
+        extensions: the lower-case suffixes picked up in folders and pattern matches
+            (e.g. ``IMAGE_EXTENSIONS | VIDEO_EXTENSIONS`` to take videos too).
 
     Returns:
         :class:`ImageFiles`: the regular files in input order, each folder's or
@@ -377,14 +392,14 @@ def find_image_files(inputs: Iterable[str | Path], *, recursive: bool = True) ->
             if os.path.lexists(text) or not missing:  # a link loop, a broken link, ...
                 skipped.append((path, _os_error_reason(text, exc)))
             elif _GLOB_CHARS.intersection(text):
-                _expand_pattern(text, recursive, found, skipped)
+                _expand_pattern(text, recursive, found, skipped, extensions)
                 if not found and not skipped:
                     raise FileNotFoundError(f"no image files match {text!r}") from None
             else:
                 raise FileNotFoundError(f"no such file or folder: {text!r}") from None
         if mode is not None:
             if stat.S_ISDIR(mode):
-                _scan_folder(path, recursive, found, skipped)
+                _scan_folder(path, recursive, found, skipped, extensions)
                 if not found and not skipped:
                     raise FileNotFoundError(
                         f"no image files in folder {text!r}"

@@ -246,6 +246,19 @@ class ColourisePipeline:
         chroma = self.model.decode(output.float(), temperature=self.temperature)
         return chroma[0] * self.saturation
 
+    @torch.inference_mode()
+    def predict_chroma_batch(self, images: Sequence[ImageLike]) -> Tensor:
+        """Chroma ``(B, 2, h, w)`` at model resolution of ``B`` RGB uint8 images of one
+        size (e.g. consecutive video frames), in one model call; equal to stacking
+        :meth:`predict_chroma` of each."""
+        if not images:
+            raise ValueError("predict_chroma_batch needs at least one image")
+        lightness = torch.cat([self._model_lightness(as_hwc_uint8(i)) for i in images])
+        if self.channels_last:
+            lightness = lightness.contiguous(memory_format=torch.channels_last)
+        output = self.model(lightness)
+        return self.model.decode(output.float(), temperature=self.temperature) * self.saturation
+
     def check_sampling(self) -> None:
         """Raise ``ValueError`` naming the model unless it can draw several colourisations."""
         if not self.model.supports_sampling:

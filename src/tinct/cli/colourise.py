@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from tinct.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from tinct.pipeline import BatchResult
+    from tinct.pipeline import BatchResult, ColourisePipeline
 
 EXAMPLES = """
 tinct colourise old_photo.jpg                   # writes old_photo_colour.jpg, same size
@@ -29,6 +30,8 @@ tinct colourise scans/ -o coloured/             # a folder (recursive), sub-fold
 tinct colourise "scans/*.png" --saturation 1.2  # a glob; more vivid colours
 tinct colourise old_photo.jpg -m cvae --samples 4 --seed 1   # 4 different colourisations
 tinct colourise old_photo.jpg -m zhang-cpu --temperature 0.38 # Zhang et al.'s annealed mean
+tinct colourise film.mp4 -o out/               # a video: audio kept, flicker reduced
+tinct colourise film.mkv --crf 23 --no-stabilise --keep-luminance
 """
 
 
@@ -45,7 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "profile and DPI are kept unless --strip-metadata. Inputs that already have colour "
         "are skipped unless --allow-colour. With --samples N (models that can sample, e.g. "
         "the bundled cvae) each input gets N different colourisations, "
-        "<name>_colour_1.<ext> ... <name>_colour_N.<ext>; --seed makes them reproducible.",
+        "<name>_colour_1.<ext> ... <name>_colour_N.<ext>; --seed makes them reproducible. "
+        "Videos (.mp4 .mov .mkv .avi .webm .m4v, needs PyAV: pip install 'tinct[video]') are "
+        "decoded frame by frame, colourised (colour videos from their lightness) with the "
+        "colour carried along optical flow between frames (reset at scene cuts) and "
+        "re-encoded with the same frame rate, size, time stamps and rotation; audio "
+        "streams are copied untouched.",
         examples=EXAMPLES,
     )
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
@@ -145,6 +153,47 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="S",
         help="random seed of the samples: the same seed gives the same colourisations",
     )
+    v = p.add_argument_group("videos")
+    v.add_argument(
+        "--video-codec",
+        default=None,
+        metavar="NAME",
+        help="video encoder (default: libx264; libvpx-vp9 for .webm)",
+    )
+    v.add_argument(
+        "--crf",
+        type=non_negative_int,
+        default=18,
+        help="encoder quality, lower is better (0: lossless with libx264; default: %(default)s)",
+    )
+    v.add_argument(
+        "--pix-fmt", default="yuv420p", help="output pixel format (default: %(default)s)"
+    )
+    v.add_argument(
+        "--no-stabilise",
+        "--no-stabilize",
+        dest="stabilise",
+        action="store_false",
+        help="colourise every frame on its own (no temporal smoothing of the colour)",
+    )
+    v.add_argument(
+        "--keep-luminance",
+        action="store_true",
+        help="write the source's Y plane unchanged (8-bit YUV or grey sources)",
+    )
+    v.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="for a broken or truncated video, keep the frames that decode and say where "
+        "it stopped (default: skip the video, no output)",
+    )
+    v.add_argument(
+        "--video-batch",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="video frames per model call (default: %(default)s)",
+    )
     p.add_argument(
         "--threads", type=positive_int, default=None, help="torch threads (default: all cores)"
     )
@@ -154,7 +203,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinct.io import DEFAULT_MAX_PIXELS
+    from tinct.io import DEFAULT_MAX_PIXELS, is_video_path
     from tinct.models import load_model
     from tinct.pipeline import (
         MAX_SIZE,
@@ -167,14 +216,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.quality > 100:
         return fail(f"--quality must be between 1 and 100, got {args.quality}")
+    if args.crf > 63:
+        return fail(f"--crf must be between 0 and 63 (51 for libx264), got {args.crf}")
     if args.size is not None and args.size > MAX_SIZE:
         return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
-    found = collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix)
+    found = collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix, videos=True)
     if found.missing:
         names = ", ".join(found.missing)
         return fail(f"no such file, folder or matching pattern: {names}")
     if not found.files and not found.skipped:
-        return fail("no image files among the inputs")
+        return fail("no image or video files among the inputs")
     try:
         plan = plan_outputs(
             found.files,
@@ -186,9 +237,22 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as err:
         return fail(err)
+    videos = [(src, dest) for src, dest in plan.todo if is_video_path(src)]
+    images = [(src, dest) for src, dest in plan.todo if not is_video_path(src)]
+    if videos and importlib.util.find_spec("av") is None:
+        return fail("video inputs need PyAV: pip install 'tinct[video]' (or pip install av)")
+    if videos and (args.samples is not None or args.seed is not None):
+        return fail("--samples and --seed are for images; videos get one colourisation")
     if not plan.todo:  # nothing left to colourise: no model to load
         _summary(args, BatchResult(), plan.done)
         return _report(found.skipped)
+    if videos:
+        from tinct.io.video import check_encoder
+
+        try:
+            check_encoder(args.video_codec, args.pix_fmt)
+        except ValueError as err:
+            return fail(err)
     try:
         pipeline = ColourisePipeline(
             load_model(args.model),
@@ -202,10 +266,18 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError, KeyError) as err:
         return fail(err)
     threads(args.threads)
+    video_skipped: list[tuple[Path, str]] = []
+    if videos:
+        outcome = _colourise_videos(args, pipeline, videos)
+        if outcome is None:
+            return EXIT_INTERRUPTED
+        video_skipped = outcome
+    if not images:
+        return _report(found.skipped + video_skipped)
     result = colourise_files(
-        [src for src, _ in plan.todo],
+        [src for src, _ in images],
         pipeline,
-        dests=[dest for _, dest in plan.todo],
+        dests=[dest for _, dest in images],
         quality=args.quality,
         subsampling=args.jpeg_subsampling,
         workers=args.workers,
@@ -225,7 +297,49 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    return _report(found.skipped + result.skipped)
+    return _report(found.skipped + video_skipped + result.skipped)
+
+
+def _colourise_videos(
+    args: argparse.Namespace, pipeline: ColourisePipeline, videos: list[tuple[Path, Path]]
+) -> list[tuple[Path, str]] | None:
+    """Colourise the videos; their skipped inputs (and partly decoded ones with
+    ``--skip-errors``), or None when interrupted (after saying what is left)."""
+    from tinct.pipeline.video import colourise_videos
+
+    outcome = colourise_videos(
+        videos,
+        pipeline,
+        progress=show_progress(args),
+        codec=args.video_codec,
+        crf=args.crf,
+        pix_fmt=args.pix_fmt,
+        stabilise=args.stabilise,
+        keep_luminance=args.keep_luminance,
+        batch=args.video_batch,
+        skip_errors=args.skip_errors,
+    )
+    skipped = list(outcome.skipped)
+    for video in outcome.written:
+        if video.stopped is not None:
+            err = video.stopped
+            skipped.append(
+                (
+                    video.src,
+                    f"partly colourised into {video.dest}: stopped after {video.frames} "
+                    f"frame(s) ({err.seconds:.2f} s): {err.reason}",
+                )
+            )
+        if not args.quiet:
+            print(f"colourised {video.src} -> {video.dest} ({video.frames} frames)")
+    if outcome.interrupted:
+        print(
+            f"interrupted: {len(outcome.written)} video(s) written, {outcome.remaining} left "
+            "(run the same command again to finish)",
+            file=sys.stderr,
+        )
+        return None
+    return skipped
 
 
 def _report(skipped: list[tuple[Path, str]]) -> int:

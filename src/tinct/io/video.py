@@ -30,6 +30,7 @@ __all__ = [
     "VideoInfo",
     "VideoReadError",
     "VideoTranscoder",
+    "check_encoder",
     "is_video_path",
 ]
 
@@ -95,8 +96,27 @@ class VideoFrame:
 
 
 def _reason(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
+    """One line for an error (FFmpeg's text without its errno and file name)."""
+    text = getattr(err, "strerror", None) or str(err).strip() or type(err).__name__
+    return str(text).splitlines()[0]
+
+
+def check_encoder(codec: str | None, pix_fmt: str) -> None:
+    """``ValueError`` naming the option unless ``codec`` (None: the default) is a video
+    encoder of this FFmpeg build and ``pix_fmt`` a pixel format it knows."""
+    import av
+
+    if codec is not None:
+        try:
+            found = av.Codec(codec, "w")
+        except (av.error.FFmpegError, ValueError):
+            raise ValueError(f"unknown video encoder {codec!r} (this FFmpeg build lacks it)") from None
+        if found.type != "video":
+            raise ValueError(f"{codec!r} is not a video encoder")
+    try:
+        av.VideoFormat(pix_fmt)
+    except (av.error.FFmpegError, ValueError):
+        raise ValueError(f"unknown pixel format {pix_fmt!r} (e.g. yuv420p, yuv444p)") from None
 
 
 def _plane(plane: Any, height: int, width: int) -> np.ndarray:

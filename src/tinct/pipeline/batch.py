@@ -27,6 +27,8 @@ from tqdm import tqdm
 
 from tinct.io import (
     DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
     ImageMetadata,
     ImageReadError,
     find_image_files,
@@ -50,9 +52,11 @@ def output_path(
 
     Next to the input as ``<name><suffix>.<ext>`` without ``out_dir``; inside
     ``out_dir`` (keeping the sub-folders below ``root``) as ``<name>.<ext>`` with it.
+    Videos (:data:`tinct.io.VIDEO_EXTENSIONS`) keep their container, whatever ``ext``.
     """
-    extension = ext or src.suffix.lower().lstrip(".")
-    if extension not in KEPT_FORMATS:
+    video = src.suffix.lower() in VIDEO_EXTENSIONS
+    extension = src.suffix.lower().lstrip(".") if video else ext or src.suffix.lower().lstrip(".")
+    if not video and extension not in KEPT_FORMATS:
         extension = "png"  # e.g. GIF input: write a lossless PNG
     if out_dir is None:
         return src.with_name(f"{src.stem}{suffix}.{extension}")
@@ -102,6 +106,7 @@ def collect_inputs(
     *,
     out_dir: str | os.PathLike[str] | None = None,
     suffix: str = "_colour",
+    videos: bool = False,
 ) -> Inputs:
     """The files to colourise for command-line style ``inputs`` (files, folders, globs).
 
@@ -109,8 +114,10 @@ def collect_inputs(
     out when it lies inside an input folder (earlier outputs are never colourised
     again), and so are earlier outputs next to their inputs when writing there
     (``<name><suffix>.<ext>`` and ``<name><suffix>_<n>.<ext>`` found in folders or globs;
-    a file named explicitly is always taken).
+    a file named explicitly is always taken). ``videos``: folders and globs yield
+    video files (:data:`tinct.io.VIDEO_EXTENSIONS`) too.
     """
+    extensions = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
     out = Path(out_dir) if out_dir is not None else None
     earlier = re.compile(re.escape(suffix) + r"(_\d+)?$") if suffix else None
     found = Inputs()
@@ -118,7 +125,7 @@ def collect_inputs(
     for item in inputs:
         name = os.fspath(item)
         try:
-            result = find_image_files([name])
+            result = find_image_files([name], extensions=extensions)
         except FileNotFoundError:
             found.missing.append(name)
             continue

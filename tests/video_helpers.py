@@ -41,15 +41,17 @@ def make_video(
     pix_fmt: str = "yuv420p",
     grey: bool = False,
     rotation: int = 0,
+    codec: str = "libx264",
 ) -> list[np.ndarray]:
-    """Write an H.264 video (``frames`` frames at 12 fps, an AAC sine track) and return
-    its source frames."""
+    """Write a video (H.264 by default; ``frames`` frames at 12 fps, an AAC sine track)
+    and return its source frames."""
     import av
 
     out = av.open(str(path), "w")
-    video = out.add_stream("libx264", rate=FPS)
+    video = out.add_stream(codec, rate=FPS)
     video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, pix_fmt
-    video.options = {"crf": "12"}
+    if codec == "libx264":
+        video.options = {"crf": "12"}
     if rotation:
         video.set_display_rotation(rotation)
     sound = out.add_stream("aac", rate=SAMPLE_RATE) if audio else None

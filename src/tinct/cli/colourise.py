@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         return fail(err)
     videos = [(src, dest) for src, dest in plan.todo if is_video_path(src)]
-    images = [(src, dest) for src, dest in plan.todo if not is_video_path(src)]
+    stills = [(src, dest) for src, dest in plan.todo if not is_video_path(src)]
     if videos and importlib.util.find_spec("av") is None:
         return fail("video inputs need PyAV: pip install 'tinct[video]' (or pip install av)")
     if videos and (args.samples is not None or args.seed is not None):
@@ -272,12 +272,12 @@ def run(args: argparse.Namespace) -> int:
         if outcome is None:
             return EXIT_INTERRUPTED
         video_skipped = outcome
-    if not images:
+    if not stills:
         return _report(found.skipped + video_skipped)
     result = colourise_files(
-        [src for src, _ in images],
+        [src for src, _ in stills],
         pipeline,
-        dests=[dest for _, dest in images],
+        dests=[dest for _, dest in stills],
         quality=args.quality,
         subsampling=args.jpeg_subsampling,
         workers=args.workers,

@@ -120,7 +120,9 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     return 0.5 * (kl_pm + kl_qm)
 
 
-def cdc(frames: Sequence[np.ndarray], *, gaps: Sequence[int] = CDC_GAPS, bins: int = CDC_BINS) -> float:
+def cdc(
+    frames: Sequence[np.ndarray], *, gaps: Sequence[int] = CDC_GAPS, bins: int = CDC_BINS
+) -> float:
     """Colour distribution consistency: mean Jensen-Shannon divergence of the a*, b*
     histograms of frames ``gap`` apart, averaged over both channels, all pairs and
     ``gaps`` (those longer than the video are left out; ``nan`` when none is left)."""

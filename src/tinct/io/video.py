@@ -110,7 +110,9 @@ def check_encoder(codec: str | None, pix_fmt: str) -> None:
         try:
             found = av.Codec(codec, "w")
         except (av.error.FFmpegError, ValueError):
-            raise ValueError(f"unknown video encoder {codec!r} (this FFmpeg build lacks it)") from None
+            raise ValueError(
+                f"unknown video encoder {codec!r} (this FFmpeg build lacks it)"
+            ) from None
         if found.type != "video":
             raise ValueError(f"{codec!r} is not a video encoder")
     try:
@@ -121,7 +123,7 @@ def check_encoder(codec: str | None, pix_fmt: str) -> None:
 
 def _plane(plane: Any, height: int, width: int) -> np.ndarray:
     """An 8-bit plane's ``(height, width)`` pixels (its rows may be padded)."""
-    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
     return rows[:height, :width].copy()
 
 
@@ -153,6 +155,11 @@ class VideoTranscoder:
 
         self.src = Path(src)
         self.dest = Path(dest)
+        # PyAV's objects are typed loosely (unions of stream and frame kinds): Any here.
+        self._input: Any
+        self._output: Any
+        self._video: Any
+        self._out_video: Any
         try:
             self._input = av.open(os.fspath(src))
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as err:
@@ -165,9 +172,7 @@ class VideoTranscoder:
             self._audio = list(self._input.streams.audio)
             ctx = self._video.codec_context
             rate = self._video.average_rate or self._video.guessed_rate or Fraction(25)
-            duration = (
-                float(self._input.duration) / 1_000_000 if self._input.duration else None
-            )
+            duration = float(self._input.duration) / 1_000_000 if self._input.duration else None
             self.info = VideoInfo(
                 width=ctx.width,
                 height=ctx.height,
@@ -275,13 +280,13 @@ class VideoTranscoder:
         (needs a planar YUV ``pix_fmt``), e.g. the source's to keep its luminance."""
         import av
 
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame: Any = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame = frame.reformat(format=self.pix_fmt)
         if luma is not None:
             if not self.pix_fmt.startswith(("yuv", "gray")):
                 raise ValueError(f"cannot keep the luminance with pix_fmt {self.pix_fmt}")
             plane = frame.planes[0]
-            view = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+            view = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
             view[: luma.shape[0], : luma.shape[1]] = luma  # PyAV planes are writable buffers
         frame.pts = pts if pts is not None else self.frames_written
         frame.time_base = self._video.time_base

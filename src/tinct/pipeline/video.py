@@ -117,7 +117,9 @@ def colourise_video(
     stopped: VideoReadError | None = None
     with atomic_path(dest) as tmp:
         transcoder = VideoTranscoder(source, tmp, codec=codec, crf=crf, pix_fmt=pix_fmt)
-        total = transcoder.info.frames or None
+        info = transcoder.info
+        # Frames declared by the container, else estimated from the duration (for the ETA).
+        total = info.frames or (round(info.duration * info.fps) if info.duration else None)
         bar = tqdm(total=total, desc=source.name, unit="frame", disable=not progress)
         try:
             pending: list[VideoFrame] = []

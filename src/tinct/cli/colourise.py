@@ -273,6 +273,9 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_INTERRUPTED
         video_skipped = outcome
     if not stills:
+        if plan.done and not args.quiet:
+            print(f"{len(plan.done)} input(s) already done, their outputs kept "
+                  "(--overwrite redoes them)")  # fmt: skip
         return _report(found.skipped + video_skipped)
     result = colourise_files(
         [src for src, _ in stills],

@@ -219,3 +219,44 @@ def test_cli_mixed_folder_broken_video_and_rerun(
     assert main([*args, "-q"]) == 1  # outputs exist: kept, not redone
     assert (out / "film.mp4").stat().st_mtime_ns == before
     assert main(["colourise", str(folder / "film.mp4"), "--pix-fmt", "nope"]) == 2
+
+
+def test_cli_skip_errors_keeps_what_decodes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_video(tmp_path / "full.mp4", 20)
+    src = tmp_path / "cut.mp4"
+    _truncated_copy(tmp_path / "full.mp4", src, 0.7)
+    out = tmp_path / "out"
+    args = ["colourise", str(src), "-o", str(out), "--size", str(SIZE), "-q"]
+    assert main(args) == 1
+    assert "cut.mp4" in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []
+    assert main([*args, "--skip-errors"]) == 1  # listed: only part of it was colourised
+    err = capsys.readouterr().err
+    assert "partly colourised" in err and "stopped after" in err
+    assert 0 < len(read_frames(out / "cut.mp4")) < 20
+
+
+def test_interrupt_leaves_no_partial_video(
+    tmp_path: Path, pipeline: ColourisePipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tinct.pipeline.video import colourise_videos
+
+    src = tmp_path / "film.mp4"
+    make_video(src, 12, audio=False)
+    calls = 0
+    real = FrameColouriser.colourise_batch
+
+    def interrupted(self: FrameColouriser, frames: list[np.ndarray]) -> list[np.ndarray]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return real(self, frames)
+
+    monkeypatch.setattr(FrameColouriser, "colourise_batch", interrupted)
+    out = tmp_path / "out"
+    result = colourise_videos([(src, out / "film.mp4")], pipeline)
+    assert result.interrupted and result.remaining == 1 and not result.written
+    assert not out.exists() or list(out.iterdir()) == []

@@ -46,8 +46,9 @@ BUNDLED: dict[str, BundledModel] = {
     "cvae": BundledModel(
         "cvae",
         "cvae.pt",
-        "fully convolutional conditional VAE (seed 001): several different colourisations "
-        "per photo with --samples; see docs/models/cvae.md",
+        "seed 001's conditional VAE in Lab: several different colourisations per photo "
+        "with --samples; one sample is worse than greyscale on Delta E 2000, see "
+        "docs/models/cvae.md",
     ),
     "zhang-cpu": BundledModel(
         "zhang-cpu",

@@ -138,8 +138,8 @@ def markdown(data: dict) -> str:
             "installed or `PYTHONPATH=src`).",
             "",
             f"Machine: {data['machine']}; load before the run: `{data['uptime_before']}`, "
-            f"after: `{data['uptime_after']}`. The CPU was shared with other developers, so "
-            "the speeds are indicative (they vary with the load).",
+            f"after: `{data['uptime_after']}`. Speeds fall with the machine's load (a run "
+            "at load 2.5-4 measured about a fifth of these), so compare rows of one run.",
             "",
             "## Speed",
             "",

@@ -3,10 +3,10 @@
 - :func:`warp_error`: mean chroma change between consecutive frames after motion
   compensation (Lai et al. 2018, "Learning Blind Video Temporal Consistency", E_warp,
   here on the a*b* chroma only, in CIELAB units): the previous frame's ab is warped to
-  the current one along Farneback flow computed on a *guide* (the ground truth, or the
-  frames' lightness, which colourisation keeps), and compared where the flow is
-  trustworthy: forward-backward consistent (Sundaram et al. 2010's occlusion test) and
-  inside the frame. Frame pairs across a scene cut are left out.
+  the current one along Farneback flow (not the stabiliser's DIS flow) computed on a
+  *guide* (the ground truth, or the frames' lightness, which colourisation keeps), and
+  compared where the flow is trustworthy: forward-backward consistent (Sundaram et al.
+  2010's occlusion test) and inside the frame. Frame pairs across a scene cut are left out.
 - :func:`cdc`: colour distribution consistency (Liu et al. 2021, "Temporally Consistent
   Video Colorization with Deep Feature Propagation and Self-regularization Learning"):
   Jensen-Shannon divergence (base 2, 0..1) of per-channel a*, b* histograms between
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tinct.pipeline import ColourisePipeline
-from tinct.pipeline.temporal import flow_to_previous, histogram_distance, warp
+from tinct.pipeline.temporal import farneback_flow, histogram_distance, warp
 from tinct.pipeline.video import FrameColouriser
 
 #: Frame gaps of CDC (Liu et al. 2021).
@@ -94,8 +94,8 @@ def warp_error(
             and previous_grey is not None
             and histogram_distance(previous_grey, grey) <= cut_distance
         ):
-            backward = flow_to_previous(grey, previous_grey)
-            forward = flow_to_previous(previous_grey, grey)
+            backward = farneback_flow(grey, previous_grey)
+            forward = farneback_flow(previous_grey, grey)
             mask = consistent_flow_mask(backward, forward)
             if mask.any():
                 warped, _ = warp(previous_ab, backward)

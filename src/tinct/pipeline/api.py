@@ -16,7 +16,7 @@ from torch import Tensor
 
 from tinct.io import read_image_numpy
 from tinct.models import Colouriser, load_model
-from tinct.pipeline.core import PRECISIONS, ColourisePipeline, native_bf16
+from tinct.pipeline.core import ColourisePipeline, resolve_precision
 
 #: Pipelines kept by :func:`colourise` (least recently used dropped first): about 15 MB
 #: each for the bundled models.
@@ -49,9 +49,7 @@ def cached_pipeline(
     model object), the options and the device; at most :data:`CACHE_SIZE` are kept.
     Thread-safe; a kept pipeline is only read when colourising, so threads may share it.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    resolved = ("bf16" if native_bf16() else "fp32") if precision == "auto" else precision
+    resolved = resolve_precision(precision)
     if isinstance(model, Colouriser):
         model_key: Any = ("object", model)  # keeps it alive: an id could be reused
     else:

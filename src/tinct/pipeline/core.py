@@ -55,6 +55,16 @@ def native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
+def resolve_precision(precision: str) -> str:
+    """``"fp32"`` or ``"bf16"`` for a precision option; ``"auto"`` is bf16 where the CPU
+    computes it natively. ``ValueError`` for anything else."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
+
+
 def model_resolution(height: int, width: int, size: int, multiple: int) -> tuple[int, int]:
     """Model input ``(h, w)``: about ``size**2`` pixels, the image's aspect ratio,
     each side a multiple of ``multiple`` (at least one multiple)."""
@@ -199,10 +209,7 @@ class ColourisePipeline:
                 f"model {self.model.registry_name or type(self.model).__name__!r} has no "
                 "temperature option (only classification models decode with a temperature)"
             )
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if self.precision == "auto":
-            self.precision = "bf16" if native_bf16() else "fp32"
+        self.precision = resolve_precision(self.precision)
         # A fused copy: the caller's model stays trainable.
         self.model = copy.deepcopy(self.model).eval()
         self.model.fuse_for_inference()

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from tinct.models.base import Colouriser
-from tinct.models.registry import create_model, list_models
+from tinct.models.registry import create_model, did_you_mean, list_models
 
 FORMAT = "tinct-model/1"
 
@@ -119,7 +119,7 @@ def _build(path: Path, name: Any, kwargs: Any, state_dict: Any) -> Colouriser:
     the architecture is unknown, the arguments do not fit it or the weights do not."""
     if not isinstance(name, str) or name not in list_models():
         raise ValueError(
-            f"{path}: unknown architecture {name!r}{_did_you_mean(str(name), list_models())}"
+            f"{path}: unknown architecture {name!r}{did_you_mean(str(name), list_models())}"
         )
     if not isinstance(kwargs, dict) or not isinstance(state_dict, dict):
         raise ValueError(f"{path}: malformed model file (kwargs or state_dict is not a mapping)")
@@ -143,13 +143,6 @@ def _build(path: Path, name: Any, kwargs: Any, state_dict: Any) -> Colouriser:
     return model.eval()
 
 
-def _did_you_mean(key: str, names: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(names), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
     """The file behind a bundled model name or a path, with errors that say which it was."""
     key = str(name_or_path)
@@ -169,7 +162,7 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
             )
         raise FileNotFoundError(
             f"no model {key!r}: not a bundled model ({', '.join(sorted(BUNDLED))}) and no "
-            f"such file{_did_you_mean(key, [*BUNDLED, *list_models()])}"
+            f"such file{did_you_mean(key, [*BUNDLED, *list_models()])}"
         )
     if not path.is_file():
         raise ValueError(f"{path}: not a regular file (a model file or checkpoint is expected)")

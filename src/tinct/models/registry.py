@@ -10,7 +10,7 @@ module (as timm does), so importing anything from :mod:`tinct.models` fills the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,3 +68,12 @@ def create_model(name: str, **kwargs: Any) -> Colouriser:
     model.registry_name = name
     model.init_kwargs = dict(kwargs)
     return model
+
+
+def did_you_mean(key: str, names: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the name in ``names`` closest to a misspelt ``key``,
+    or ``""`` when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(key, list(names), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -48,7 +48,9 @@ def _resume_path(resume: str | None, out_dir: Path) -> str | None:
         if not path.is_file():
             raise FileNotFoundError(f"checkpoint to resume from does not exist: {resume}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        # Memory-mapped: the check reads the structure, not every weight, since Lightning
+        # loads the file again to resume.
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"{path}: not a usable training checkpoint ({reason})") from None

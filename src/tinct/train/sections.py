@@ -318,12 +318,10 @@ def _check_across(config: TrainConfig) -> None:
     """Checks that involve several keys."""
     data, trainer = config.data, config.trainer
     from tinct.models import list_models
+    from tinct.models.registry import did_you_mean
 
     if config.model.name not in list_models():
-        import difflib
-
-        close = difflib.get_close_matches(config.model.name, list_models(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else " (tinct models lists them)"
+        hint = did_you_mean(config.model.name, list_models()) or " (tinct models lists them)"
         raise ConfigError(
             f"model.name {config.model.name!r} is not a registered architecture{hint}"
         )

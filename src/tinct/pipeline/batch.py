@@ -378,12 +378,3 @@ def _write_outputs(
             result.written.append((path, target))
     except (OSError, ValueError) as err:
         result.skipped.append((path, f"could not write {dest}: {err}"))
-
-
-def expand_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
-    """Files with the folder each came from (to mirror sub-folders); names that match
-    nothing raise ``FileNotFoundError``."""
-    found = collect_inputs(inputs, suffix="")
-    if found.missing:
-        raise FileNotFoundError(f"no such file, folder or matching pattern: {found.missing[0]}")
-    return found.files

@@ -85,7 +85,7 @@ def test_train_a_few_steps_then_resume(tmp_path: Path, tiny_config: TinyConfig) 
     assert max(steps) == 5
     # The training time adds up over the resumed runs (kept in the checkpoint).
     meta = load_metadata(model_path)
-    # (Both are rounded to 0.1 s; the timer counts training, the run also setting up.)
+    # (Both are rounded to 1 ms; the timer counts training, the run also setting up.)
     total, this_run = meta["train_seconds"], meta["train_seconds_this_run"]
     assert first_seconds < total <= first_seconds + this_run + 0.1
     logged = train_seconds_from_logs(out)

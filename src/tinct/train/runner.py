@@ -169,8 +169,8 @@ def train(
             metadata={
                 "config": config,
                 "global_step": trainer.global_step,
-                "train_seconds_this_run": round(elapsed, 1),
-                "train_seconds": round(timer.seconds, 1),
+                "train_seconds_this_run": round(elapsed, 3),
+                "train_seconds": round(timer.seconds, 3),
                 "train_images": (
                     len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
                 ),

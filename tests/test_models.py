@@ -98,6 +98,8 @@ def test_forward_backward_every_registered_model(name: str) -> None:
     else:
         assert output.chroma_norm is not None
     loss = raw_output(output).square().mean()
+    if output.chroma_norm is not None and "logits" in output.extras:  # hybrid: both heads
+        loss = loss + output.extras["logits"].square().mean()
     if model_entry(name).family == "cvae":  # the conditional encoder learns from the KL
         ex = output.extras
         loss = loss + latent_kl(ex["mu"], ex["logvar"], ex["prior_mu"], ex["prior_logvar"])
@@ -111,6 +113,9 @@ def test_forward_backward_every_registered_model(name: str) -> None:
         # An average of bin centres lies within their range, in Lab units.
         lo, hi = model.bins.min(0).values.view(2, 1, 1), model.bins.max(0).values.view(2, 1, 1)
         assert ((chroma >= lo - 1e-3) & (chroma <= hi + 1e-3)).all()
+        return
+    if model_entry(name).family == "hybrid":  # two heads at 1/2 resolution (test_hybrid.py)
+        assert chroma.shape == (2, 2, m, 3 * m // 2)
         return
     quarter = name in QUARTER_RESOLUTION
     assert chroma.shape == ((2, 2, m // 2, 3 * m // 4) if quarter else (2, 2, 2 * m, 3 * m))

@@ -1,6 +1,6 @@
 """Colourisation models: one registry for every family, typed outputs, decoding apart.
 
-Importing this package imports every family module (classification, cvae, gan, regression),
+Importing this package imports every family module (classification, cvae, gan, hybrid, regression),
 whose ``@register_model`` decorators fill the registry (:mod:`tinct.models.registry`, a leaf).
 """
 
@@ -11,6 +11,7 @@ from tinct.models.classification import ClassificationColouriser, ZhangColourise
 from tinct.models.cvae import ConditionalVAE
 from tinct.models.gan import GANColouriser
 from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, save_model
+from tinct.models.hybrid import EfficientHybridColouriser
 from tinct.models.registry import create_model, list_models, model_entry, register_model
 from tinct.models.regression import EfficientUNetColouriser, UNetColouriser, YuvCNN, ZhangRegressor
 
@@ -19,6 +20,7 @@ __all__ = [
     "ClassificationColouriser",
     "Colouriser",
     "ConditionalVAE",
+    "EfficientHybridColouriser",
     "EfficientUNetColouriser",
     "GANColouriser",
     "ModelOutput",

@@ -3,6 +3,7 @@ config; the objective (:mod:`tinct.train.objectives`) decides what a step does."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,9 @@ from tinct.train.sections import ConfigError, TrainConfig
 def as_train_config(config: Mapping[str, Any] | TrainConfig) -> TrainConfig:
     """The typed view of a resolved config dict (a :class:`TrainConfig` is returned as is)."""
     return config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+
+
+log = logging.getLogger(__name__)
 
 
 def build_model(config: TrainConfig) -> Colouriser:
@@ -41,21 +45,43 @@ def build_model(config: TrainConfig) -> Colouriser:
 
 
 def _init_from(model: Colouriser, source: str) -> None:
-    """Copy the weights of a bundled model or model file into ``model`` (fine-tuning)."""
+    """Copy the weights of a bundled model or model file into ``model`` (fine-tuning).
+
+    The start may also be a model of another architecture whose weights are all part of
+    ``model`` with the same shapes (``effnet-unet`` -> ``effnet-hybrid``: the new head
+    starts from its initialisation); anything else is refused."""
     start = load_model(source)
-    if start.registry_name != model.registry_name:
+    if start.registry_name == model.registry_name:
+        try:
+            model.load_state_dict(start.state_dict())
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()
+            raise ValueError(
+                f"model.init_from {source!r} does not fit model.kwargs "
+                f"({first[1].strip() if len(first) > 1 else first[0]})"
+            ) from None
+        return
+    ours = model.state_dict()
+    theirs = start.state_dict()
+    misfits = sorted(
+        k for k, v in theirs.items() if k not in ours or tuple(ours[k].shape) != tuple(v.shape)
+    )
+    if misfits:
         raise ValueError(
-            f"model.init_from {source!r} is a {start.registry_name!r} model, but model.name "
-            f"is {model.registry_name!r}"
+            f"model.init_from {source!r} is a {start.registry_name!r} model whose weights "
+            f"do not all fit model.name {model.registry_name!r} ({len(misfits)} do not, "
+            f"e.g. {misfits[0]!r})"
         )
-    try:
-        model.load_state_dict(start.state_dict())
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()
-        raise ValueError(
-            f"model.init_from {source!r} does not fit model.kwargs "
-            f"({first[1].strip() if len(first) > 1 else first[0]})"
-        ) from None
+    model.load_state_dict(theirs, strict=False)
+    fresh = sorted(k for k in ours if k not in theirs)
+    log.info(
+        "model.init_from %r (%s): %d tensors copied, %d start from initialisation (%s)",
+        source,
+        start.registry_name,
+        len(theirs),
+        len(fresh),
+        ", ".join(fresh[:4]),
+    )
 
 
 class ColourisationModule(L.LightningModule):

@@ -121,7 +121,7 @@ def train(
         LearningRateMonitor(logging_interval="step"),
     ]
     trainer = L.Trainer(
-        accelerator="cpu",
+        accelerator=tcfg.accelerator,
         devices=tcfg.devices,
         strategy=tcfg.strategy,
         max_steps=tcfg.max_steps if tcfg.max_steps is not None else -1,

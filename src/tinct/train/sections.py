@@ -93,7 +93,9 @@ class LossSection:
     cvae family (seed 001 eq. 4.5): ``reconstruction_weight * MSE + KL``; a lower weight
     gives more diverse samples (seed figure 5.6). ``weight_l1`` / ``weight_l2``:
     Keras-style penalties ``l1 * sum|w| + l2 * sum w^2`` over convolution and dense
-    weights, for any family (seed 001 section 4.1.4).
+    weights, for any family (seed 001 section 4.1.4). hybrid family (``effnet-hybrid``):
+    the classification loss ``name`` on the bin logits plus ``regression_weight`` times the
+    ``regression`` loss (l1, l2, ...) of the regression head.
     """
 
     name: str = "l1"
@@ -107,6 +109,8 @@ class LossSection:
     reconstruction_weight: float = field(default=1.0, metadata=_check(above=0.0))
     weight_l1: float = field(default=0.0, metadata=_check(minimum=0.0))
     weight_l2: float = field(default=0.0, metadata=_check(minimum=0.0))
+    regression: str = "l1"
+    regression_weight: float = field(default=1.0, metadata=_check(minimum=0.0))
 
 
 @dataclass
@@ -164,8 +168,9 @@ DURATION = re.compile(r"^\d+:\d{1,2}:\d{1,2}:\d{1,2}$")
 @dataclass
 class TrainerSection:
     """``trainer``: batch size, budget (steps, epochs, wall-clock ``max_time`` as
-    "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads and
-    devices."""
+    "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads,
+    devices and the Lightning ``accelerator`` ("cpu", the default; "gpu" or "auto" to
+    train on a GPU)."""
 
     batch_size: int = field(default=16, metadata=_check(minimum=1))
     max_steps: int | None = field(default=1000, metadata=_check(minimum=1))
@@ -177,6 +182,7 @@ class TrainerSection:
     precision: str = "32-true"
     threads: int | None = field(default=None, metadata=_check(minimum=1))
     strategy: str = "auto"
+    accelerator: str = "cpu"
     devices: int | str = 1
     num_sample_images: int = field(default=8, metadata=_check(minimum=1))
 

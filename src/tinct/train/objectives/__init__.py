@@ -24,6 +24,7 @@ from tinct.train.objectives.base import (
 )
 from tinct.train.objectives.classification import ClassificationObjective
 from tinct.train.objectives.cvae import CVAEObjective
+from tinct.train.objectives.hybrid import HybridObjective
 from tinct.train.objectives.regression import RegressionObjective
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AdversarialObjective",
     "CVAEObjective",
     "ClassificationObjective",
+    "HybridObjective",
     "Objective",
     "RegressionObjective",
     "downsample_ab",

@@ -93,6 +93,8 @@ class ClassificationObjective(Objective):
         else:
             prior = BinPrior(bins)
             limit = cfg.prior_batches
+            training = model.training
+            model.eval()  # one image probes the output size: batch norm needs eval mode
             with torch.no_grad():
                 batches = tqdm(
                     loader, total=min(limit, len(loader)), desc="ab prior", disable=not progress
@@ -102,6 +104,7 @@ class ClassificationObjective(Objective):
                         break
                     size = model(batch.l[:1]).extras["logits"].shape[-2:]
                     prior.update(downsample_ab(batch.chroma, (size[0], size[1])))
+            model.train(training)
             prior.save(path)
         if not torch.equal(prior.bins.float(), bins.float()):
             raise ValueError(f"{path}: prior computed over other ab bins than the model's")

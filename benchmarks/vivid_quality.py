@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -56,8 +57,34 @@ def _budget(source: str) -> str:
     steps = int(meta.get("global_step", 0))
     batch = int(cfg.get("trainer", {}).get("batch_size", 0))
     where = cfg.get("trainer", {}).get("accelerator", "cpu")
-    secs = float(meta.get("train_seconds", 0.0))
+    secs = float(meta.get("train_seconds") or meta.get("train_seconds_this_run") or 0.0)
     return f"{steps} steps x {batch} = {steps * batch:,} crops, {secs / 60:.1f} min on {where}"
+
+
+def _verdict(test: dict[str, dict[str, str]], name: str) -> str:
+    """The page's first lines: does the shipped model meet issue 22's targets on test?"""
+    grey = float(test["greyscale"]["ciede2000"])
+    de, ratio = float(test[name]["ciede2000"]), float(test[name]["colourfulness_ratio"])
+    fd, fd0 = float(test[name]["fd_lite"]), float(test["default"]["fd_lite"])
+    de0, r0 = float(test["default"]["ciede2000"]), float(test["default"]["colourfulness_ratio"])
+    met = ratio >= 0.85 and de <= grey - 1.0 and fd < fd0
+    head = "meets" if met else "does **not** meet"
+    text = (
+        f"**On the corpus test split `{name}` {head} the target** (colourfulness >= 0.85 of "
+        f"the truth, CIEDE2000 >= 1.0 below greyscale, FD-Lite below the default's): "
+        f"colourfulness {ratio:.2f} of the truth, CIEDE2000 {de:.2f} against greyscale's "
+        f"{grey:.2f} ({grey - de:+.2f}), FD-Lite {fd:.1f} against the default's {fd0:.1f}. "
+    )
+    if de >= grey - 0.2:
+        text += (
+            "Per pixel it is **no more accurate than the greyscale input**: its colours are as "
+            "vivid as real photos' but often not the right ones. "
+        )
+    text += (
+        f"The default model stays the more accurate one (CIEDE2000 {de0:.2f}, colourfulness "
+        f"{r0:.2f} of the truth)."
+    )
+    return text
 
 
 def main() -> None:
@@ -65,6 +92,8 @@ def main() -> None:
     parser.add_argument("--run", action="append", required=True, help="LABEL=MODEL_FILE")
     parser.add_argument("--tuned", required=True, help="the shipped model (tuned decoding)")
     parser.add_argument("--benchmark", type=Path, required=True, help="tinct benchmark folder")
+    parser.add_argument("--tuned-name", default="vivid", help="its row in the test table")
+    parser.add_argument("--grid", type=Path, required=True, help="tune_decode.py's CSV")
     parser.add_argument("--root", default="corpus")
     parser.add_argument("--work", type=Path, default=Path("runs/vivid-quality"))
     parser.add_argument("--out", type=Path, default=Path("docs/results/quality.md"))
@@ -140,7 +169,7 @@ def main() -> None:
     lines += [
         "## Test split (measured once, after tuning)",
         "",
-        "From [benchmark/benchmark.md](benchmark/benchmark.md) (its command is there).",
+        f"From `{args.benchmark}/results.md` (its command is there); 38 photos at 256x256.",
         "",
         "| model | ΔE00 ↓ | colourfulness / truth ↑ | PSNR ↑ | SSIM ↑ | FD-Lite ↓ |",
         "|---|---|---|---|---|---|",
@@ -150,6 +179,13 @@ def main() -> None:
             f"| {name} | {float(r['ciede2000']):.2f} | {float(r['colourfulness_ratio']):.3f} "
             f"| {float(r['psnr']):.2f} | {float(r['ssim']):.4f} | {float(r['fd_lite']):.2f} |"
         )
+    lines[2] = _verdict(test, args.tuned_name)
+    lines += [
+        "",
+        "The decoding grid the shipped model was tuned on (val split, fp32): "
+        f"[{args.grid.name}]({os.path.relpath(args.grid, args.out.parent)}).",
+        "",
+    ]
     args.out.write_text("\n".join(lines) + "\n")
     (args.work / "val_summary.json").write_text(json.dumps(result.summary, indent=1))
     print(f"wrote {args.out}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tinct.cli._common import EXIT_OK, add_command, fail, show_progress
+from tinct.cli._common import (
+    EXIT_OK,
+    add_command,
+    add_distributed_arguments,
+    distributed_overrides,
+    fail,
+    show_progress,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         tinct train configs/default.yaml
         tinct train configs/finetune.yaml --set data.kind=folder --set data.root=~/photos
         tinct train configs/zhang-cpu.yaml --set trainer.max_steps=100 --resume auto
+        tinct train configs/default.yaml --devices 2          # 2 CPU processes (DDP, gloo)
+        tinct train configs/default.yaml --accelerator gpu --devices 8 --num-nodes 2
         """,
     )
     p.add_argument("config", help="YAML config file")
@@ -46,6 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--output-dir", help="override output_dir")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    add_distributed_arguments(p)
     p.set_defaults(func=run_train)
 
     p = add_command(
@@ -105,7 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
     from tinct.train import ConfigError, resolve_config, train
 
     try:
-        config = resolve_config(args.config, [*args.set])
+        config = resolve_config(args.config, [*args.set, *distributed_overrides(args)])
     except ConfigError as err:
         return fail(err)
     if args.output_dir:
@@ -114,7 +124,10 @@ def run_train(args: argparse.Namespace) -> int:
         path = train(config, resume=args.resume, progress=show_progress(args))
     except (FileNotFoundError, ValueError, KeyError) as err:  # data, checkpoint, config
         return fail(err)
-    print(f"model written to {path}")
+    from tinct.train.distributed import launch_rank
+
+    if launch_rank() == 0:  # every process of a data-parallel run gets here
+        print(f"model written to {path}")
     return EXIT_OK
 
 

@@ -165,7 +165,14 @@ DURATION = re.compile(r"^\d+:\d{1,2}:\d{1,2}:\d{1,2}$")
 class TrainerSection:
     """``trainer``: batch size, budget (steps, epochs, wall-clock ``max_time`` as
     "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads and
-    devices."""
+    hardware.
+
+    Data-parallel training (:mod:`tinct.train.distributed`): ``devices`` processes per
+    node (CPU processes or GPUs) on ``num_nodes`` machines run Lightning's DDP (gloo on
+    ``accelerator: cpu``, NCCL on GPUs); ``batch_size`` is per process, so the global
+    batch is ``batch_size * devices * num_nodes``. ``sync_batchnorm``: batch norms use
+    the statistics of the global batch (SyncBatchNorm) instead of each process's own.
+    """
 
     batch_size: int = field(default=16, metadata=_check(minimum=1))
     max_steps: int | None = field(default=1000, metadata=_check(minimum=1))
@@ -177,7 +184,12 @@ class TrainerSection:
     precision: str = "32-true"
     threads: int | None = field(default=None, metadata=_check(minimum=1))
     strategy: str = "auto"
+    accelerator: str = field(
+        default="cpu", metadata=_check(choices=lambda: ("cpu", "gpu", "cuda", "mps", "auto"))
+    )
     devices: int | str = 1
+    num_nodes: int = field(default=1, metadata=_check(minimum=1))
+    sync_batchnorm: bool = False
     num_sample_images: int = field(default=8, metadata=_check(minimum=1))
 
 
@@ -328,6 +340,11 @@ def _check_across(config: TrainConfig) -> None:
     if data.kind == "dataset" and data.name not in _datasets():
         raise ConfigError(
             f"data.name must name a dataset ({', '.join(_datasets())}), got {data.name!r}"
+        )
+    if trainer.sync_batchnorm and trainer.accelerator == "cpu":
+        raise ConfigError(
+            "trainer.sync_batchnorm needs GPUs (trainer.accelerator gpu or cuda): torch's "
+            "SyncBatchNorm has no CPU implementation"
         )
     if trainer.max_steps is None and trainer.max_epochs is None:
         raise ConfigError("set trainer.max_steps or trainer.max_epochs")

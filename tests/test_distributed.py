@@ -19,6 +19,7 @@ from conftest import make_tiny_config
 from helpers import write_photos
 from tinct.cli._common import distributed_overrides
 from tinct.train import ConfigError, distributed, resolve_config
+from tinct.train.callbacks import read_metrics
 from tinct.train.config import dump_config
 from tinct.train.distributed import GlobalOrderSampler, trainer_options
 from tinct.train.sections import TrainConfig
@@ -124,6 +125,15 @@ def test_two_processes_end_with_the_weights_of_one_and_resume(tmp_path: Path) ->
     single, two = _weights(tmp_path / "single"), _weights(tmp_path / "ddp")
     diff = max(float((single[k] - two[k]).abs().max()) for k in single)
     assert diff < 1e-5, diff
+    # Validation is sharded across the ranks; its a/b histograms, summed across them,
+    # give the divergences one process computes over the whole validation set.
+    for name in ("val/ab_hist_kl", "val/ab_hist_js"):
+        one, both = (
+            read_metrics(tmp_path / run / "logs" / "version_0" / "metrics.csv")[name]
+            for run in ("single", "ddp")
+        )
+        assert [s for s, _ in one] == [s for s, _ in both] == [2]  # steps count from 0
+        assert both[0][1] == pytest.approx(one[0][1], rel=1e-4)
 
     # Resume the 2-process run from its last checkpoint for 2 more steps.
     _train(ddp, "--devices", "2", "--resume", "auto", "--set", "trainer.max_steps=5")
@@ -147,3 +157,55 @@ def test_the_prior_reduced_across_ranks_equals_the_single_process_prior(
     two = json.loads((tmp_path / "ddp" / "prior.json").read_text())
     assert sum(single["counts"]) == 2 * 4 * 8 * 8  # 2 global batches of 4 crops, 8x8 logits
     assert two["counts"] == single["counts"]
+
+
+def _reduce_worker(rank: int, init: str, out: str) -> None:
+    import torch.distributed as dist
+
+    from tinct.eval import AbHistogram, FeatureStats
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    lab, features = _evaluation_data()
+    histogram, stats = AbHistogram(), FeatureStats()
+    # Uneven shards: rank 0 gets 2 of the 5 images and 40 of the 100 feature vectors.
+    mine = slice(0, 2) if rank == 0 else slice(2, 5)
+    histogram.update(lab[mine])
+    stats.update(features[:40] if rank == 0 else features[40:])
+    histogram.all_reduce()
+    stats = stats.all_reduce()
+    torch.save(
+        {"counts": histogram.counts, "mean": stats.mean, "cov": stats.covariance, "n": stats.n},
+        f"{out}.{rank}",
+    )
+    dist.destroy_process_group()
+
+
+def _evaluation_data() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(3)
+    lab = (
+        torch.rand(5, 3, 16, 16, generator=generator)
+        * torch.tensor([100.0, 200, 200])[:, None, None]
+        - torch.tensor([0.0, 100, 100])[:, None, None]
+    )
+    features = torch.randn(100, 6, generator=generator, dtype=torch.float64) * 3 + 1
+    return lab, features
+
+
+@pytest.mark.slow
+def test_evaluation_statistics_reduced_across_ranks_equal_one_process(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    from tinct.eval import AbHistogram, FeatureStats
+
+    out = str(tmp_path / "reduced")
+    mp.spawn(_reduce_worker, args=(f"file://{tmp_path / 'rendezvous'}", out), nprocs=2)
+    lab, features = _evaluation_data()
+    histogram, stats = AbHistogram(), FeatureStats()
+    histogram.update(lab)
+    stats.update(features)
+    for rank in (0, 1):
+        got = torch.load(f"{out}.{rank}", weights_only=True)
+        assert torch.equal(got["counts"], histogram.counts)  # exact: whole counts
+        assert got["n"] == 100
+        torch.testing.assert_close(got["mean"], features.mean(0), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got["cov"], torch.cov(features.T), rtol=1e-10, atol=1e-12)

@@ -31,6 +31,7 @@ from tinct.train.sections import TrainerSection
 
 __all__ = [
     "GlobalOrderSampler",
+    "ShardSampler",
     "all_reduce_sum",
     "is_distributed",
     "launch_rank",
@@ -145,3 +146,27 @@ class GlobalOrderSampler(Sampler[int]):
         else:  # fewer items than ranks: repeat so that every rank has one
             order = (order * world)[:world]
         return iter(order[rank::world])
+
+
+class ShardSampler(Sampler[int]):
+    """Items ``rank, rank + world, ...`` of a data set in order (validation): the ranks'
+    shares partition it, without padding, so sums over them (histograms) equal one
+    process's; each rank's mean metrics are averaged across ranks. With fewer items than
+    ranks, rank ``r`` gets item ``r % len``: every rank must validate (the reductions at
+    the end of validation wait for all of them)."""
+
+    def __init__(self, dataset: Sized) -> None:
+        self.size = len(dataset)
+
+    def _mine(self) -> range:
+        rank, world = rank_and_world()
+        if self.size < world:
+            start = rank % max(1, self.size)
+            return range(start, start + 1)
+        return range(rank, self.size, world)
+
+    def __len__(self) -> int:
+        return len(self._mine())
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._mine())

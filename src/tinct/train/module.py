@@ -100,5 +100,11 @@ class ColourisationModule(L.LightningModule):
     def validation_step(self, batch: Sample, batch_idx: int) -> None:
         self.objective.validation_step(self, batch)
 
+    def on_validation_epoch_start(self) -> None:
+        self.objective.on_validation_epoch_start()
+
+    def on_validation_epoch_end(self) -> None:
+        self.objective.on_validation_epoch_end(self)
+
     def configure_optimizers(self) -> Any:
         return self.objective.configure_optimizers(self)

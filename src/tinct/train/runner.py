@@ -22,7 +22,12 @@ from tinct.data.training import SampleSource, build_datasets
 from tinct.models import save_model
 from tinct.train.callbacks import LossCurve, SampleGrid, TrainTimer
 from tinct.train.config import dump_config
-from tinct.train.distributed import GlobalOrderSampler, launch_rank, trainer_options
+from tinct.train.distributed import (
+    GlobalOrderSampler,
+    ShardSampler,
+    launch_rank,
+    trainer_options,
+)
 from tinct.train.module import ColourisationModule, as_train_config
 from tinct.train.sections import TrainConfig
 
@@ -102,7 +107,11 @@ def train(
         collate_fn=collate_samples,
     )
     val_loader = DataLoader(
-        val_set, batch_size=tcfg.batch_size, num_workers=0, collate_fn=collate_samples
+        val_set,
+        batch_size=tcfg.batch_size,
+        sampler=ShardSampler(val_set),  # type: ignore[arg-type]
+        num_workers=0,
+        collate_fn=collate_samples,
     )
     n_samples = min(_len(val_set), tcfg.num_sample_images)
     sample_batch = collate_samples([val_set[i] for i in range(n_samples)])

@@ -158,11 +158,13 @@ def bench_onnx(args: argparse.Namespace) -> None:
             for threads in (1, 2):
                 torch.set_num_threads(threads)
                 torch_pipe = ColourisePipeline(model, precision="fp32")
+                auto_pipe = ColourisePipeline(model, precision="auto")
                 onnx_pipe = ColourisePipeline(
                     OnnxColouriser(path, threads=threads), precision="fp32", channels_last=False
                 )
                 times = {}
-                for label, pipe in (("torch", torch_pipe), ("onnxruntime", onnx_pipe)):
+                pipes = (("torch", torch_pipe), ("auto", auto_pipe), ("onnxruntime", onnx_pipe))
+                for label, pipe in pipes:
                     net = pipe.model
                     x = lightness.contiguous(
                         memory_format=torch.channels_last if pipe.channels_last else
@@ -177,15 +179,19 @@ def bench_onnx(args: argparse.Namespace) -> None:
                     times[label + " e2e"] = _median_ms(lambda p=pipe: p(photo), args.repeats // 2)
                 rows.append((name, threads, times))
     h, w = photo.shape[:2]
+    from tinct.pipeline.core import resolve_precision
+
+    auto = resolve_precision("auto")
     print(f"# network step at 256x256 (median of {args.repeats}) and one {w}x{h} corpus "
-          f"photo end to end (median of {args.repeats // 2}); fp32; torch "
-          f"{torch.__version__}")  # fmt: skip
-    print("| model | threads | torch network ms | onnxruntime network ms | torch photo ms "
-          "| onnxruntime photo ms |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+          f"photo end to end (median of {args.repeats // 2}); torch {torch.__version__}; "
+          f"precision auto = {auto} on this CPU")  # fmt: skip
+    print("| model | threads | network ms: torch fp32 | torch auto | onnxruntime fp32 "
+          "| photo ms: torch fp32 | torch auto | onnxruntime fp32 |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for name, threads, t in rows:
-        print(f"| {name} | {threads} | {t['torch']:.1f} | {t['onnxruntime']:.1f} "
-              f"| {t['torch e2e']:.1f} | {t['onnxruntime e2e']:.1f} |")  # fmt: skip
+        print(f"| {name} | {threads} | {t['torch']:.1f} | {t['auto']:.1f} "
+              f"| {t['onnxruntime']:.1f} | {t['torch e2e']:.1f} | {t['auto e2e']:.1f} "
+              f"| {t['onnxruntime e2e']:.1f} |")  # fmt: skip
 
 
 def _median_ms(fn: object, repeats: int) -> float:

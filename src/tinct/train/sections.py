@@ -87,8 +87,8 @@ class LossSection:
     Regression: l1, l2, ... (:data:`tinct.losses.REGRESSION_LOSSES`). Classification
     models (Zhang et al.): rebalanced, unbalanced, one-hot, with soft-encoding over the
     ``neighbours`` nearest bins (Gaussian ``sigma``), rebalancing ``lambda``, optional
-    prior smoothing ``smooth_sigma``, and the prior: None = the training data's (streamed
-    over ``prior_batches`` batches, saved as prior.json in output_dir), or a prior file
+    prior smoothing ``smooth_sigma``, and the prior: None = the training data's (counted
+    over ``prior_batches`` global batches of it, saved as prior.json in output_dir), or a prior file
     (``tinct data prior``; relative paths in a config file are relative to that file).
     cvae family (seed 001 eq. 4.5): ``reconstruction_weight * MSE + KL``; a lower weight
     gives more diverse samples (seed figure 5.6). ``weight_l1`` / ``weight_l2``:

@@ -139,9 +139,9 @@ class Objective(nn.Module):
         if float(true.counts.sum()) == 0 or float(predicted.counts.sum()) == 0:
             return
         divergences = histogram_divergences(true.counts, predicted.counts)
-        # Equal on every rank after the reduction: no further sync needed.
-        module.log("val/ab_hist_kl", divergences["kl"])
-        module.log("val/ab_hist_js", divergences["js"])
+        # Equal on every rank after the reduction (the mean of equal values is the value).
+        module.log("val/ab_hist_kl", divergences["kl"], sync_dist=True)
+        module.log("val/ab_hist_js", divergences["js"], sync_dist=True)
 
     def configure_optimizers(self, module: ColourisationModule) -> Any:
         """One optimiser; a pretrained encoder's parameters get ``optim.encoder_lr_mult``

@@ -25,13 +25,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,17 +44,50 @@ def _env(threads: int) -> dict[str, str]:
     return env
 
 
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Record the CPU seconds so far of ``root`` and its descendants (from /proc) in
+    ``seen`` (pid -> seconds): processes Lightning or a pool starts are counted even when
+    nobody waits for them, which ``getrusage(RUSAGE_CHILDREN)`` would miss."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    for pid in cpu:
+        p = pid
+        while p in parent and p != root and p > 1:
+            p = parent[p]
+        if p == root:
+            seen[pid] = max(seen.get(pid, 0.0), cpu[pid])
+
+
 def _run(cmd: list[str], threads: int) -> tuple[float, float]:
-    """Wall and CPU seconds (this command's processes, children included) of ``cmd``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall and CPU seconds (all of this command's processes) of ``cmd``."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=_env(threads), capture_output=True, text=True)
+    seen: dict[int, float] = {}
+    with subprocess.Popen(
+        cmd, env=_env(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        while proc.poll() is None:
+            _tree_cpu(proc.pid, seen)
+            time.sleep(0.2)
+        stderr = proc.stderr.read() if proc.stderr else ""
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode not in (0, 1):
-        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return wall, sum(seen.values())
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _link_photos(files: list[Path], folder: Path) -> Path:
@@ -68,11 +102,12 @@ def bench_train(args: argparse.Namespace) -> None:
     from tinct.models import load_metadata
 
     photos = corpus_files(args.corpus, "train")[: args.photos]
+    load = _load()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = _link_photos(photos, Path(tmp) / "photos")
-        for processes in (1, 2):
-            out = Path(tmp) / f"run{processes}"
+        for turn, processes in enumerate((1, 2) * args.rounds):
+            out = Path(tmp) / f"run{turn}"
             per_process = args.batch // processes
             cmd = [
                 sys.executable, "-m", "tinct", "train", str(REPO / "configs/default.yaml"),
@@ -95,7 +130,7 @@ def bench_train(args: argparse.Namespace) -> None:
             rows.append((processes, 2 // processes, per_process, steps, seconds, wall, cpu))
     print(f"# training, {args.photos} photos, global batch {args.batch} of 128 px crops, "
           f"{args.steps} steps; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores")  # fmt: skip
+          f"{os.cpu_count()} cores; {load}, after: {_load()}")  # fmt: skip
     print("| processes x threads | batch per process | steps | training loop s | images/s "
           "| command wall s | command CPU s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -109,11 +144,12 @@ def bench_colourise(args: argparse.Namespace) -> None:
     from tinct.data.corpus import corpus_files
 
     photos = corpus_files(args.corpus, "test")[: args.images]
+    load = _load()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = _link_photos(photos, Path(tmp) / "photos")
-        for jobs in (1, 2):
-            out = Path(tmp) / f"out{jobs}"
+        for turn, jobs in enumerate((1, 2) * args.rounds):
+            out = Path(tmp) / f"out{turn}"
             cmd = [sys.executable, "-m", "tinct", "colourise", str(folder), "-o", str(out),
                    "--allow-colour", "-q", "--jobs", str(jobs)]  # fmt: skip
             if jobs == 1:
@@ -123,7 +159,7 @@ def bench_colourise(args: argparse.Namespace) -> None:
             rows.append((jobs, 2 // jobs, written, wall, cpu))
     pixels = statistics.median(_pixels(p) for p in photos) / 1e6
     print(f"# batch colourisation, {len(photos)} corpus test photos (median {pixels:.1f} MP), "
-          "default model")  # fmt: skip
+          f"default model; {load}, after: {_load()}")  # fmt: skip
     print("| jobs x threads | images written | command wall s | images/s | command CPU s |")
     print("|---|---|---|---|---|")
     for jobs, threads, written, wall, cpu in rows:
@@ -150,6 +186,7 @@ def bench_onnx(args: argparse.Namespace) -> None:
     # The largest of the first 20 test photos: a photo of a typical size, not a thumbnail.
     photo = read_image_numpy(max(corpus_files(args.corpus, "test")[:20], key=_pixels))
     lightness = torch.rand(1, 1, 256, 256) * 100.0
+    load = _load()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("default", "zhang-cpu"):
@@ -162,29 +199,30 @@ def bench_onnx(args: argparse.Namespace) -> None:
                 onnx_pipe = ColourisePipeline(
                     OnnxColouriser(path, threads=threads), precision="fp32", channels_last=False
                 )
-                times = {}
                 pipes = (("torch", torch_pipe), ("auto", auto_pipe), ("onnxruntime", onnx_pipe))
+                calls = {}
                 for label, pipe in pipes:
                     net = pipe.model
-                    x = lightness.contiguous(
-                        memory_format=torch.channels_last if pipe.channels_last else
-                        torch.contiguous_format
-                    )  # fmt: skip
+                    layout = torch.channels_last if pipe.channels_last else torch.contiguous_format
+                    x = lightness.contiguous(memory_format=layout)
 
-                    def step(net=net, x=x) -> None:  # type: ignore[no-untyped-def]
+                    def step(net: Any = net, x: torch.Tensor = x) -> None:
                         with torch.inference_mode():
                             net.decode(net(x).float())
 
-                    times[label] = _median_ms(step, args.repeats)
-                    times[label + " e2e"] = _median_ms(lambda p=pipe: p(photo), args.repeats // 2)
+                    calls[label] = step
+                    calls[label + " e2e"] = lambda pipe=pipe: pipe(photo)
+                # The backends take turns call by call, so load from other processes on
+                # the machine slows them alike.
+                times = _median_ms_interleaved(calls, args.repeats)
                 rows.append((name, threads, times))
     h, w = photo.shape[:2]
     from tinct.pipeline.core import resolve_precision
 
     auto = resolve_precision("auto")
-    print(f"# network step at 256x256 (median of {args.repeats}) and one {w}x{h} corpus "
-          f"photo end to end (median of {args.repeats // 2}); torch {torch.__version__}; "
-          f"precision auto = {auto} on this CPU")  # fmt: skip
+    print(f"# network step at 256x256 and one {w}x{h} corpus photo end to end, median of "
+          f"{args.repeats} calls taking turns; torch {torch.__version__}; precision auto = "
+          f"{auto} on this CPU; {load}, after: {_load()}")  # fmt: skip
     print("| model | threads | network ms: torch fp32 | torch auto | onnxruntime fp32 "
           "| photo ms: torch fp32 | torch auto | onnxruntime fp32 |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
@@ -194,16 +232,18 @@ def bench_onnx(args: argparse.Namespace) -> None:
               f"| {t['onnxruntime e2e']:.1f} |")  # fmt: skip
 
 
-def _median_ms(fn: object, repeats: int) -> float:
-    call = fn  # type: ignore[assignment]
-    for _ in range(2):
-        call()  # type: ignore[operator]
-    times = []
-    for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        call()  # type: ignore[operator]
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def _median_ms_interleaved(
+    calls: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, float]:
+    """Median ms of each call, the calls taking turns (2 warm-up rounds first)."""
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for turn in range(repeats + 2):
+        for label, call in calls.items():
+            start = time.perf_counter()
+            call()
+            if turn >= 2:
+                times[label].append((time.perf_counter() - start) * 1000)
+    return {label: statistics.median(t) for label, t in times.items()}
 
 
 def main() -> None:
@@ -215,6 +255,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="train: global batch")
     parser.add_argument("--images", type=int, default=38, help="colourise: photos")
     parser.add_argument("--repeats", type=int, default=20, help="onnx: timed calls")
+    parser.add_argument("--rounds", type=int, default=2, help="train, colourise: turns")
     args = parser.parse_args()
     {"train": bench_train, "colourise": bench_colourise, "onnx": bench_onnx}[args.what](args)
 

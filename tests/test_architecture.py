@@ -62,7 +62,7 @@ THIRD_PARTY: dict[str, frozenset[str]] = {
     "colourspaces": frozenset(),
     "train": frozenset({"lightning", "yaml", "matplotlib", "tqdm"}),
     "eval": frozenset({"PIL", "cv2", "efficientnet_lite_pytorch", "matplotlib", "tqdm"}),
-    "pipeline": frozenset({"PIL", "cv2", "tqdm"}),
+    "pipeline": frozenset({"PIL", "cv2", "tqdm", "onnxruntime"}),
     "models": frozenset(),
     "losses": frozenset(),
     "data": frozenset({"PIL", "cv2", "matplotlib", "tqdm", "zstandard"}),

@@ -136,3 +136,53 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data-parallel options of a training command (``tinct train`` and any other
+    command that trains through :mod:`tinct.train`); :func:`distributed_overrides` turns
+    them into config overrides of the ``trainer`` section."""
+    group = parser.add_argument_group(
+        "data-parallel training (Lightning DDP; docs/results/scale.md has launch recipes)"
+    )
+    group.add_argument(
+        "--devices",
+        default=None,
+        metavar="N",
+        help="processes per machine: CPU processes (gloo) or GPUs (NCCL); "
+        "trainer.batch_size is per process (default: the config's, 1)",
+    )
+    group.add_argument(
+        "--num-nodes",
+        type=positive_int,
+        default=None,
+        metavar="M",
+        help="machines; start the same command on each (torchrun or SLURM set the ranks)",
+    )
+    group.add_argument(
+        "--accelerator",
+        choices=["cpu", "gpu", "cuda", "mps", "auto"],
+        default=None,
+        help="hardware (default: the config's, cpu)",
+    )
+    group.add_argument(
+        "--sync-batchnorm",
+        action="store_true",
+        default=None,
+        help="batch norms use the whole global batch's statistics (SyncBatchNorm)",
+    )
+
+
+def distributed_overrides(args: argparse.Namespace) -> list[str]:
+    """``trainer.*`` config overrides for the options of :func:`add_distributed_arguments`."""
+    overrides = []
+    if args.devices is not None:
+        devices = args.devices
+        overrides.append(f"trainer.devices={int(devices) if devices.isdigit() else devices}")
+    if args.num_nodes is not None:
+        overrides.append(f"trainer.num_nodes={args.num_nodes}")
+    if args.accelerator is not None:
+        overrides.append(f"trainer.accelerator={args.accelerator}")
+    if args.sync_batchnorm:
+        overrides.append("trainer.sync_batchnorm=true")
+    return overrides

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ from tinct.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from tinct.pipeline import BatchResult, ColourisePipeline
+    from tinct.pipeline import BatchResult, ColourisePipeline, Inputs, Plan
 
 EXAMPLES = """
 tinct colourise old_photo.jpg                   # writes old_photo_colour.jpg, same size
@@ -32,6 +34,10 @@ tinct colourise old_photo.jpg -m cvae --samples 4 --seed 1   # 4 different colou
 tinct colourise old_photo.jpg -m zhang-cpu --temperature 0.38 # Zhang et al.'s annealed mean
 tinct colourise film.mp4 -o out/               # a video: audio kept, flicker reduced
 tinct colourise film.mkv --crf 23 --no-stabilise --keep-luminance
+tinct colourise archive/ -o coloured/ --jobs 4   # 4 worker processes on this machine
+tinct colourise archive/ -o coloured/ --shard 3/16   # worker 3 of 16 (any launcher)
+torchrun --nnodes 4 --nproc-per-node 8 -m tinct colourise archive/ -o out/ --shard auto
+tinct export default default.onnx && tinct colourise scans/ -m default.onnx --backend onnxruntime
 """
 
 
@@ -194,6 +200,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="video frames per model call (default: %(default)s)",
     )
+    s = p.add_argument_group("large jobs and deployment")
+    s.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="colourise in N worker processes on this machine, each with its own shard "
+        "of the inputs and cores/N threads (default: %(default)s)",
+    )
+    s.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="do only shard I of N (0 <= I < N) of the inputs, chosen by a hash of each "
+        "input's name, so N copies of the same command on any machines split the job "
+        "without overlap; 'auto': I and N from the launcher (torchrun RANK/WORLD_SIZE, "
+        "SLURM array or srun, Open MPI). Outputs that exist are skipped, so a rerun resumes",
+    )
+    s.add_argument(
+        "--backend",
+        choices=["torch", "onnxruntime"],
+        default="torch",
+        help="what runs the network; onnxruntime needs a .onnx file from 'tinct export' "
+        "as --model and pip install 'tinct[onnx]' (default: %(default)s)",
+    )
     p.add_argument(
         "--threads", type=positive_int, default=None, help="torch threads (default: all cores)"
     )
@@ -203,16 +234,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinct.io import DEFAULT_MAX_PIXELS, is_video_path
-    from tinct.models import load_model
-    from tinct.pipeline import (
-        MAX_SIZE,
-        BatchResult,
-        ColourisePipeline,
-        collect_inputs,
-        colourise_files,
-        plan_outputs,
-    )
+    from tinct.pipeline import MAX_SIZE, parse_shard
 
     if args.quality > 100:
         return fail(f"--quality must be between 1 and 100, got {args.quality}")
@@ -220,63 +242,112 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--crf must be between 0 and 63 (51 for libx264), got {args.crf}")
     if args.size is not None and args.size > MAX_SIZE:
         return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
-    found = collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix, videos=True)
+    found = _collect_inputs(args)
     if found.missing:
         names = ", ".join(found.missing)
         return fail(f"no such file, folder or matching pattern: {names}")
     if not found.files and not found.skipped:
         return fail("no image or video files among the inputs")
     try:
-        plan = plan_outputs(
-            found.files,
-            out_dir=args.output,
-            suffix=args.suffix,
-            ext=args.format,
-            samples=args.samples,
-            overwrite=args.overwrite,
-        )
+        plan = _plan_for(args, found)
+        if args.shard is not None:
+            plan = plan.shard(*parse_shard(args.shard))
     except ValueError as err:
         return fail(err)
+    if args.backend == "onnxruntime":
+        problem = _onnx_problem(args)
+        if problem:
+            return fail(problem)
+    if args.jobs > 1 and len(plan.todo) > 1:
+        if args.shard is not None:
+            return fail("--jobs and --shard do not combine: give each machine --shard I/N")
+        return _run_jobs(args, len(plan.done))
+    code, result = _colourise_plan(args, found.skipped, plan)
+    if result is not None and args.shard is not None:
+        _shard_summary(args, result, len(plan.done))
+    return code
+
+
+def _onnx_problem(args: argparse.Namespace) -> str | None:
+    if not str(args.model).lower().endswith(".onnx"):
+        return (
+            f"--backend onnxruntime needs a .onnx file as --model, got {args.model!r}; "
+            f"export it first: tinct export {args.model} model.onnx"
+        )
+    if args.precision == "bf16":
+        return "--precision bf16 is for the torch backend; ONNX graphs run in float32"
+    if args.temperature is not None:
+        return (
+            "--temperature is fixed when exporting for onnxruntime: "
+            "tinct export MODEL out.onnx --temperature T"
+        )
+    return None
+
+
+def _load_pipeline(args: argparse.Namespace) -> ColourisePipeline:
+    from tinct.models import load_model
+    from tinct.pipeline import ColourisePipeline
+
+    if args.backend == "onnxruntime":
+        from tinct.pipeline.onnx import OnnxColouriser
+
+        return ColourisePipeline(
+            OnnxColouriser(args.model, threads=args.threads),
+            size=args.size,
+            saturation=args.saturation,
+            precision="fp32",
+            channels_last=False,
+        )
+    return ColourisePipeline(
+        load_model(args.model),
+        size=args.size,
+        temperature=args.temperature,
+        saturation=args.saturation,
+        precision=args.precision,
+    )
+
+
+def _colourise_plan(
+    args: argparse.Namespace, skipped: list[tuple[Path, str]], plan: Plan
+) -> tuple[int, BatchResult | None]:
+    """Colourise what ``plan`` has to do; the exit status and the images' result."""
+    from tinct.io import DEFAULT_MAX_PIXELS, is_video_path
+    from tinct.pipeline import BatchResult, colourise_files
+
     videos = [(src, dest) for src, dest in plan.todo if is_video_path(src)]
     stills = [(src, dest) for src, dest in plan.todo if not is_video_path(src)]
     if videos and importlib.util.find_spec("av") is None:
-        return fail("video inputs need PyAV: pip install 'tinct[video]' (or pip install av)")
+        return fail("video inputs need PyAV: pip install 'tinct[video]' (or pip install av)"), None
     if videos and (args.samples is not None or args.seed is not None):
-        return fail("--samples and --seed are for images; videos get one colourisation")
+        return fail("--samples and --seed are for images; videos get one colourisation"), None
     if not plan.todo:  # nothing left to colourise: no model to load
         _summary(args, BatchResult(), plan.done)
-        return _report(found.skipped)
+        return _report(skipped), BatchResult()
     if videos:
         from tinct.io.video import check_encoder
 
         try:
             check_encoder(args.video_codec, args.pix_fmt)
         except ValueError as err:
-            return fail(err)
+            return fail(err), None
     try:
-        pipeline = ColourisePipeline(
-            load_model(args.model),
-            size=args.size,
-            temperature=args.temperature,
-            saturation=args.saturation,
-            precision=args.precision,
-        )
+        pipeline = _load_pipeline(args)
         if args.samples is not None or args.seed is not None:
             pipeline.check_sampling()
     except (FileNotFoundError, ValueError, KeyError) as err:
-        return fail(err)
+        return fail(err), None
     threads(args.threads)
     video_skipped: list[tuple[Path, str]] = []
     if videos:
         outcome = _colourise_videos(args, pipeline, videos)
         if outcome is None:
-            return EXIT_INTERRUPTED
+            return EXIT_INTERRUPTED, None
         video_skipped = outcome
     if not stills:
         if plan.done and not args.quiet:
             print(f"{len(plan.done)} input(s) already done, their outputs kept "
                   "(--overwrite redoes them)")  # fmt: skip
-        return _report(found.skipped + video_skipped)
+        return _report(skipped + video_skipped), BatchResult(skipped=video_skipped)
     result = colourise_files(
         [src for src, _ in stills],
         pipeline,
@@ -291,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
         keep_metadata=not args.strip_metadata,
         max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None),
     )
+    result.skipped = video_skipped + result.skipped
     _summary(args, result, plan.done)
     if result.interrupted:
         images = len({src for src, _ in result.written})
@@ -299,8 +371,117 @@ def run(args: argparse.Namespace) -> int:
             "(run the same command again to finish)",
             file=sys.stderr,
         )
+        return EXIT_INTERRUPTED, result
+    return _report(skipped + result.skipped), result
+
+
+def _shard_summary(args: argparse.Namespace, result: BatchResult, done: int) -> None:
+    """One line a log collector can grep: this worker's done/skipped/failed counts."""
+    if args.quiet:
+        return
+    images = len({src for src, _ in result.written})
+    print(
+        f"shard {args.shard or '-'}: {images} colourised, {done} already done, "
+        f"{len(result.skipped)} failed or skipped, {result.remaining} left"
+    )
+
+
+@dataclass
+class _JobOutcome:
+    code: int
+    written: int
+    failed: list[tuple[str, str]]
+    remaining: int
+
+
+def _job(args: argparse.Namespace, index: int, count: int, threads_each: int) -> _JobOutcome:
+    """One worker of ``--jobs``: shard ``index`` of ``count``, quietly (the parent sums)."""
+    import signal
+
+    import torch
+
+    torch.set_num_threads(threads_each)
+    if args.backend == "onnxruntime" and args.threads is None:
+        args.threads = threads_each
+    args.shard = f"{index}/{count}"
+    args.jobs = 1
+    args.quiet = True
+    # Ctrl-C reaches the whole process group: each worker stops after its current file.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        found = _collect_inputs(args)
+        plan = _plan_for(args, found).shard(index, count)
+        code, result = _colourise_plan(args, found.skipped if index == 0 else [], plan)
+    except KeyboardInterrupt:
+        return _JobOutcome(EXIT_INTERRUPTED, 0, [], -1)
+    if result is None:
+        return _JobOutcome(code, 0, [], 0)
+    return _JobOutcome(
+        code,
+        len({src for src, _ in result.written}),
+        [(str(p), r) for p, r in result.skipped],
+        result.remaining,
+    )
+
+
+def _collect_inputs(args: argparse.Namespace) -> Inputs:
+    from tinct.pipeline import collect_inputs
+
+    return collect_inputs(args.inputs, out_dir=args.output, suffix=args.suffix, videos=True)
+
+
+def _plan_for(args: argparse.Namespace, found: Inputs) -> Plan:
+    from tinct.pipeline import plan_outputs
+
+    return plan_outputs(
+        found.files,
+        out_dir=args.output,
+        suffix=args.suffix,
+        ext=args.format,
+        samples=args.samples,
+        overwrite=args.overwrite,
+    )
+
+
+def _run_jobs(args: argparse.Namespace, done: int) -> int:
+    """``--jobs N``: N spawned worker processes, shard i of N each; one summary."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = args.jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads_each = args.threads or max(1, (cores or 1) // count)
+    func = args.func
+    args.func = None  # the parser's handler need not travel
+    outcomes: list[_JobOutcome] = []
+    interrupted = False
+    try:
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_job, args, i, count, threads_each) for i in range(count)]
+            for future in futures:
+                while True:
+                    try:
+                        outcomes.append(future.result())
+                        break
+                    except KeyboardInterrupt:  # the workers finish their current file
+                        interrupted = True
+    finally:
+        args.func = func
+    written = sum(o.written for o in outcomes)
+    failed = [item for o in outcomes for item in o.failed]
+    interrupted = interrupted or any(o.code == EXIT_INTERRUPTED for o in outcomes)
+    usage = [o.code for o in outcomes if o.code not in (0, 1, EXIT_INTERRUPTED)]
+    if not args.quiet:
+        print(
+            f"{count} jobs: {written} colourised, {done} already done, "
+            f"{len(failed)} failed or skipped"
+        )
+    if interrupted:
+        print("interrupted: run the same command again to finish", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return _report(found.skipped + video_skipped + result.skipped)
+    if usage:
+        return usage[0]
+    return report_skipped(failed)
 
 
 def _colourise_videos(

@@ -195,6 +195,27 @@ class FeatureStats:
             out._combine(other._n, other._mean, other._scatter)
         return out
 
+    def all_reduce(self) -> FeatureStats:
+        """The statistics of the features of every rank of the initialised
+        ``torch.distributed`` process group, on each rank (``self`` without one).
+
+        Each rank's ``(n, mean, scatter)`` is gathered and merged in rank order with the
+        pairwise update, so all ranks hold the same result, equal to one accumulator
+        over all features up to float64 rounding (the FD-Lite of a data set sharded
+        across processes)."""
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return self
+        states: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(states, self.state_dict())
+        out = FeatureStats(self._dim)
+        for state in states:
+            part = FeatureStats()
+            part.load_state_dict(state)
+            out = out.merge(part)
+        return out
+
     @property
     def mean(self) -> Tensor:
         """Mean feature vector ``(D,)``, float64."""

@@ -195,8 +195,11 @@ class SelfAttention(nn.Module):
         key = self.f(x).flatten(2).transpose(1, 2)
         query = self.g(x).flatten(2).transpose(1, 2)
         value = self.h(x).flatten(2).transpose(1, 2)
-        mixed = F.scaled_dot_product_attention(query, key, value, scale=1.0)
-        o = self.v(mixed.transpose(1, 2).reshape(b, -1, height, width))
+        # One head as (B, 1, N, C/k): the 4-D form ONNX export supports.
+        mixed = F.scaled_dot_product_attention(
+            query[:, None], key[:, None], value[:, None], scale=1.0
+        )
+        o = self.v(mixed[:, 0].transpose(1, 2).reshape(b, -1, height, width))
         return self.gamma * o + x
 
 

@@ -20,8 +20,10 @@ from tinct.pipeline.batch import (
     colourise_files,
     iter_decoded,
     output_path,
+    parse_shard,
     plan_outputs,
     sample_path,
+    shard_index,
 )
 from tinct.pipeline.core import (
     MAX_SIZE,
@@ -55,6 +57,8 @@ __all__ = [
     "model_resolution",
     "native_bf16",
     "output_path",
+    "parse_shard",
     "plan_outputs",
     "sample_path",
+    "shard_index",
 ]

@@ -11,10 +11,14 @@ colourises them without ever losing a photo.
 - :func:`colourise_files`: decodes in a background worker, colourises, writes each file
   atomically (so only complete files exist), keeps EXIF/ICC/DPI, and reports what was
   written, skipped and left when interrupted.
+- :func:`parse_shard`, :func:`shard_index`, :meth:`Plan.shard`: the deterministic share
+  of a job one worker of N does (by a hash of each input's name, so every worker of the
+  same command, on any machine, agrees without talking to the others).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -153,10 +157,85 @@ def collect_inputs(
 @dataclass
 class Plan:
     """What :func:`plan_outputs` decided: ``(input, output)`` pairs to do, and those whose
-    outputs exist already (``done``; not redone without ``overwrite``)."""
+    outputs exist already (``done``; not redone without ``overwrite``). ``keys``: each
+    input's shard key (:func:`shard_key`)."""
 
     todo: list[tuple[Path, Path]] = field(default_factory=list)
     done: list[tuple[Path, Path]] = field(default_factory=list)
+    keys: dict[Path, str] = field(default_factory=dict)
+
+    def shard(self, index: int, count: int) -> Plan:
+        """The part of this plan worker ``index`` of ``count`` does (:func:`shard_index`);
+        the shards of 0..count-1 partition the plan."""
+        check_shard(index, count)
+
+        def mine(pairs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+            return [(s, d) for s, d in pairs if shard_index(self.keys[s], count) == index]
+
+        return Plan(todo=mine(self.todo), done=mine(self.done), keys=self.keys)
+
+
+def shard_key(path: Path, root: Path | None) -> str:
+    """The name an input is sharded by: its path below the folder it was found in, or the
+    path as named on the command line; the same on every machine running the same
+    command, whatever its working folder or mount point under that folder."""
+    if root is not None and path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return path.as_posix()
+
+
+def shard_index(key: str, count: int) -> int:
+    """Which of ``count`` shards the input named ``key`` belongs to: the first 8 bytes of
+    its SHA-256 modulo ``count``. Stable when files are added to or removed from the job,
+    so a rerun over a grown folder gives the old files to the same workers."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def check_shard(index: int, count: int) -> None:
+    """``ValueError`` unless ``0 <= index < count``."""
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard must be I/N with 0 <= I < N, got {index}/{count}")
+
+
+#: Environment variables giving a worker's rank and the number of workers, in the order
+#: they are tried: torchrun (and other torch.distributed launchers), SLURM array jobs,
+#: SLURM tasks (srun), Open MPI.
+SHARD_ENVIRONMENTS = (
+    ("RANK", "WORLD_SIZE"),
+    ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"),
+    ("SLURM_PROCID", "SLURM_NTASKS"),
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+)
+
+
+def parse_shard(text: str, environ: dict[str, str] | None = None) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)``; ``"auto"`` reads the rank and world size a launcher set
+    (:data:`SHARD_ENVIRONMENTS`; a SLURM array must start at 0). ``ValueError`` naming
+    the problem otherwise."""
+    env = dict(os.environ) if environ is None else environ
+    if text == "auto":
+        for rank, size in SHARD_ENVIRONMENTS:
+            if rank in env and size in env:
+                index, count = _int(env[rank], rank), _int(env[size], size)
+                break
+        else:
+            names = ", ".join(f"{r}/{s}" for r, s in SHARD_ENVIRONMENTS)
+            raise ValueError(f"--shard auto found no launcher's rank variables ({names})")
+    else:
+        index_text, sep, count_text = text.partition("/")
+        if not sep:
+            raise ValueError(f"--shard must look like I/N (e.g. 0/4) or 'auto', got {text!r}")
+        index, count = _int(index_text, "--shard I"), _int(count_text, "--shard N")
+    check_shard(index, count)
+    return index, count
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{what} must be an integer, got {text!r}") from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -204,6 +283,7 @@ def plan_outputs(
             claimed[resolved] = path
         exists = all(t.is_file() for t in output_files(dest, samples))
         (plan.done if exists and not overwrite else plan.todo).append((path, dest))
+        plan.keys[path] = shard_key(path, root)
     return plan
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -100,6 +101,21 @@ class ColourisationModule(L.LightningModule):
         self.family = model_entry(cfg.model.name).family
         self.objective: Objective = objective_for(self.family)(self.model, cfg)
         self.automatic_optimization = self.objective.automatic_optimisation
+        self._prepare_args: tuple[Any, Path, bool] | None = None
+        #: What the objective's ``prepare`` returned (metadata for the model file).
+        self.prepared: dict[str, Any] = {}
+
+    def prepare_with(self, loader: Any, out_dir: Path, *, progress: bool) -> None:
+        """Have :meth:`setup` run the objective's ``prepare`` on ``loader`` (the training
+        data) before fitting: there, on every rank of a data-parallel run, after the
+        process group exists, so whole-data-set statistics are reduced across ranks."""
+        self._prepare_args = (loader, out_dir, progress)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self._prepare_args is not None:
+            loader, out_dir, progress = self._prepare_args
+            self.prepared = self.objective.prepare(self.model, loader, out_dir, progress=progress)
+            self._prepare_args = None
 
     def forward(self, lightness: Tensor) -> Tensor:
         return self.model.decode(self.model(lightness))
@@ -109,6 +125,12 @@ class ColourisationModule(L.LightningModule):
 
     def validation_step(self, batch: Sample, batch_idx: int) -> None:
         self.objective.validation_step(self, batch)
+
+    def on_validation_epoch_start(self) -> None:
+        self.objective.on_validation_epoch_start()
+
+    def on_validation_epoch_end(self) -> None:
+        self.objective.on_validation_epoch_end(self)
 
     def configure_optimizers(self) -> Any:
         return self.objective.configure_optimizers(self)

@@ -22,6 +22,12 @@ from tinct.data.training import SampleSource, build_datasets
 from tinct.models import save_model
 from tinct.train.callbacks import LossCurve, SampleGrid, TrainTimer
 from tinct.train.config import dump_config
+from tinct.train.distributed import (
+    GlobalOrderSampler,
+    ShardSampler,
+    launch_rank,
+    trainer_options,
+)
 from tinct.train.module import ColourisationModule, as_train_config
 from tinct.train.sections import TrainConfig
 
@@ -76,7 +82,12 @@ def train(
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resume_path = _resume_path(resume, out_dir)
-    dump_config(config, out_dir / "config.yaml")
+    # Every process of a data-parallel run executes this function; only rank 0 writes
+    # the run's shared files (Lightning keeps logging and checkpoints to rank 0 too).
+    rank = launch_rank()
+    progress = progress and rank == 0
+    if rank == 0:
+        dump_config(config, out_dir / "config.yaml")
     if tcfg.threads:
         torch.set_num_threads(tcfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -87,20 +98,31 @@ def train(
     train_loader = DataLoader(
         train_set,
         batch_size=tcfg.batch_size,
-        shuffle=True,
+        # One permutation per epoch, dealt to the ranks: N processes see what one
+        # process with an N times larger batch sees (tinct.train.distributed).
+        sampler=GlobalOrderSampler(train_set, cfg.seed),  # type: ignore[arg-type]
         drop_last=n_train >= tcfg.batch_size,
         num_workers=workers,
         persistent_workers=workers > 0,
         collate_fn=collate_samples,
     )
     val_loader = DataLoader(
-        val_set, batch_size=tcfg.batch_size, num_workers=0, collate_fn=collate_samples
+        val_set,
+        batch_size=tcfg.batch_size,
+        sampler=ShardSampler(val_set),  # type: ignore[arg-type]
+        num_workers=0,
+        collate_fn=collate_samples,
     )
     n_samples = min(_len(val_set), tcfg.num_sample_images)
     sample_batch = collate_samples([val_set[i] for i in range(n_samples)])
 
     module = ColourisationModule(cfg)
-    extra = module.objective.prepare(module.model, train_loader, out_dir, progress=progress)
+    # The objective prepares (e.g. the ab prior) in the module's setup hook, where every
+    # rank has joined the process group and can add its share of the statistics.
+    module.prepare_with(train_loader, out_dir, progress=progress)
+    # Same weights on every rank (DDP also broadcasts rank 0's); then each rank draws its
+    # own augmentations.
+    L.seed_everything(cfg.seed + rank, workers=True, verbose=False)
     loggers = [
         CSVLogger(str(out_dir), name="logs", version=0),
         TensorBoardLogger(str(out_dir), name="tensorboard", version=0, default_hp_metric=False),
@@ -121,9 +143,7 @@ def train(
         LearningRateMonitor(logging_interval="step"),
     ]
     trainer = L.Trainer(
-        accelerator=tcfg.accelerator,
-        devices=tcfg.devices,
-        strategy=tcfg.strategy,
+        **trainer_options(tcfg, manual_optimisation=not module.automatic_optimization),
         max_steps=tcfg.max_steps if tcfg.max_steps is not None else -1,
         max_epochs=tcfg.max_epochs,
         max_time=tcfg.max_time,
@@ -175,7 +195,8 @@ def train(
                     len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
                 ),
                 "torch": str(torch.__version__),
-                **extra,
+                "processes": trainer.world_size,
+                **module.prepared,
             },
         )
         log.info(

@@ -87,15 +87,13 @@ class LossSection:
     Regression: l1, l2, ... (:data:`tinct.losses.REGRESSION_LOSSES`). Classification
     models (Zhang et al.): rebalanced, unbalanced, one-hot, with soft-encoding over the
     ``neighbours`` nearest bins (Gaussian ``sigma``), rebalancing ``lambda``, optional
-    prior smoothing ``smooth_sigma``, and the prior: None = the training data's (streamed
-    over ``prior_batches`` batches, saved as prior.json in output_dir), or a prior file
+    prior smoothing ``smooth_sigma``, and the prior: None = the training data's (counted
+    over ``prior_batches`` global batches of it, saved as prior.json in output_dir), or a prior file
     (``tinct data prior``; relative paths in a config file are relative to that file).
     cvae family (seed 001 eq. 4.5): ``reconstruction_weight * MSE + KL``; a lower weight
     gives more diverse samples (seed figure 5.6). ``weight_l1`` / ``weight_l2``:
     Keras-style penalties ``l1 * sum|w| + l2 * sum w^2`` over convolution and dense
-    weights, for any family (seed 001 section 4.1.4). hybrid family (``effnet-hybrid``):
-    the classification loss ``name`` on the bin logits plus ``regression_weight`` times the
-    ``regression`` loss (l1, l2, ...) of the regression head.
+    weights, for any family (seed 001 section 4.1.4).
     """
 
     name: str = "l1"
@@ -109,8 +107,6 @@ class LossSection:
     reconstruction_weight: float = field(default=1.0, metadata=_check(above=0.0))
     weight_l1: float = field(default=0.0, metadata=_check(minimum=0.0))
     weight_l2: float = field(default=0.0, metadata=_check(minimum=0.0))
-    regression: str = "l1"
-    regression_weight: float = field(default=1.0, metadata=_check(minimum=0.0))
 
 
 @dataclass
@@ -168,9 +164,15 @@ DURATION = re.compile(r"^\d+:\d{1,2}:\d{1,2}:\d{1,2}$")
 @dataclass
 class TrainerSection:
     """``trainer``: batch size, budget (steps, epochs, wall-clock ``max_time`` as
-    "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads,
-    devices and the Lightning ``accelerator`` ("cpu", the default; "gpu" or "auto" to
-    train on a GPU)."""
+    "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads and
+    hardware.
+
+    Data-parallel training (:mod:`tinct.train.distributed`): ``devices`` processes per
+    node (CPU processes or GPUs) on ``num_nodes`` machines run Lightning's DDP (gloo on
+    ``accelerator: cpu``, NCCL on GPUs); ``batch_size`` is per process, so the global
+    batch is ``batch_size * devices * num_nodes``. ``sync_batchnorm``: batch norms use
+    the statistics of the global batch (SyncBatchNorm) instead of each process's own.
+    """
 
     batch_size: int = field(default=16, metadata=_check(minimum=1))
     max_steps: int | None = field(default=1000, metadata=_check(minimum=1))
@@ -182,8 +184,12 @@ class TrainerSection:
     precision: str = "32-true"
     threads: int | None = field(default=None, metadata=_check(minimum=1))
     strategy: str = "auto"
-    accelerator: str = "cpu"
+    accelerator: str = field(
+        default="cpu", metadata=_check(choices=lambda: ("cpu", "gpu", "cuda", "mps", "auto"))
+    )
     devices: int | str = 1
+    num_nodes: int = field(default=1, metadata=_check(minimum=1))
+    sync_batchnorm: bool = False
     num_sample_images: int = field(default=8, metadata=_check(minimum=1))
 
 
@@ -334,6 +340,11 @@ def _check_across(config: TrainConfig) -> None:
     if data.kind == "dataset" and data.name not in _datasets():
         raise ConfigError(
             f"data.name must name a dataset ({', '.join(_datasets())}), got {data.name!r}"
+        )
+    if trainer.sync_batchnorm and trainer.accelerator == "cpu":
+        raise ConfigError(
+            "trainer.sync_batchnorm needs GPUs (trainer.accelerator gpu or cuda): torch's "
+            "SyncBatchNorm has no CPU implementation"
         )
     if trainer.max_steps is None and trainer.max_epochs is None:
         raise ConfigError("set trainer.max_steps or trainer.max_epochs")

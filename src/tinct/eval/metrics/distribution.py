@@ -89,6 +89,17 @@ class AbHistogram:
         self._counts += other._counts
         return self
 
+    def all_reduce(self) -> AbHistogram:
+        """Sum the counts of every rank of the initialised ``torch.distributed`` process
+        group into each (a no-op without one); returns ``self``. The counts are whole
+        numbers in float64, so the sum is exact: every rank then holds the histogram of
+        the whole data set, as one process counting it all would."""
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(self._counts, op=dist.ReduceOp.SUM)
+        return self
+
     def state_dict(self) -> dict[str, Any]:
         return {"edges": AB_HIST_EDGES.tolist(), "counts": self._counts.tolist()}
 

@@ -49,6 +49,7 @@ class Objective(nn.Module):
         super().__init__()
         self.config = config
         self.space = config.data.space
+        self._histograms: tuple[Any, Any] | None = None
 
     def prepare(
         self, model: Colouriser, loader: DataLoader[Any], out_dir: Path, *, progress: bool
@@ -100,6 +101,47 @@ class Objective(nn.Module):
             module.log(f"val/{key}", value, batch_size=n, sync_dist=True)
         rmse = torch.mean((chroma - truth) ** 2).sqrt()
         module.log("val/ab_rmse", rmse, batch_size=n, sync_dist=True)
+        self.update_histograms(batch.l, chroma, truth)
+
+    def on_validation_epoch_start(self) -> None:
+        """Start the validation set's a/b histograms (prediction and truth)."""
+        from tinct.eval.metrics import AbHistogram
+
+        self._histograms = (AbHistogram(), AbHistogram())
+
+    def update_histograms(self, lightness: Tensor, chroma: Tensor, truth: Tensor) -> None:
+        """Add a validation batch to the histograms, in CIELAB at the chroma's resolution."""
+        from tinct.color import lightness_chroma_to_rgb, rgb_to_lab
+
+        histograms = getattr(self, "_histograms", None)
+        if histograms is None:
+            return
+        size = (chroma.shape[-2], chroma.shape[-1])
+        light = downsample_ab(lightness, size)
+        for histogram, ab in zip(histograms, (chroma, truth), strict=True):
+            if self.space == "lab":
+                lab = torch.cat([light, ab], dim=1)
+            else:
+                lab = rgb_to_lab(lightness_chroma_to_rgb(light, ab, self.space))
+            histogram.update(lab.float())
+
+    def on_validation_epoch_end(self, module: ColourisationModule) -> None:
+        """Log the KL and JS divergences between the validation set's predicted and true
+        a/b histograms (seed 004), counted on each rank's share of the validation set and
+        summed across ranks: the same as one process validating everything."""
+        from tinct.eval.metrics import histogram_divergences
+
+        histograms = getattr(self, "_histograms", None)
+        self._histograms = None
+        if histograms is None:
+            return
+        predicted, true = (h.all_reduce() for h in histograms)
+        if float(true.counts.sum()) == 0 or float(predicted.counts.sum()) == 0:
+            return
+        divergences = histogram_divergences(true.counts, predicted.counts)
+        # Equal on every rank after the reduction (the mean of equal values is the value).
+        module.log("val/ab_hist_kl", divergences["kl"], sync_dist=True)
+        module.log("val/ab_hist_js", divergences["js"], sync_dist=True)
 
     def configure_optimizers(self, module: ColourisationModule) -> Any:
         """One optimiser; a pretrained encoder's parameters get ``optim.encoder_lr_mult``

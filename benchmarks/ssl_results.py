@@ -245,6 +245,14 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
         "The commands: `tinct ssl pretrain | probe | finetune` (README)."
     )
     add("")
+    add(
+        "Command: `python benchmarks/ssl_results.py --corpus corpus "
+        f"--runs runs/ssl-results --cpu-minutes {args.cpu_minutes:g} --threads {args.threads} "
+        "--out docs/results/ssl.md` (stages pretrain, evaluate, page; a rerun skips the "
+        "methods already pretrained); run here under `flock /work/cpu.lock`, one job at a time "
+        "on the shared 2 cores."
+    )
+    add("")
     add("## Setup (what produced these numbers)")
     add("")
     add(
@@ -274,12 +282,6 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
     add(
         f"- Host: {platform.machine()}, torch {torch.__version__}, 2 cores shared with other "
         f"jobs. Evaluation CPU time: {s['evaluation_cpu_seconds'] / 60:.1f} min."
-    )
-    add(
-        "- Command: `flock /work/cpu.lock python benchmarks/ssl_results.py --corpus corpus "
-        f"--runs runs/ssl-results --cpu-minutes {args.cpu_minutes:g} --threads {args.threads} "
-        "--out docs/results/ssl.md` (stages pretrain, evaluate, page; rerunning skips "
-        "pretrained methods)."
     )
     add("")
     add("## 1. Linear probe (shaped like seed 000 table 3.2)")

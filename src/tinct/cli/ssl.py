@@ -22,11 +22,17 @@ ENCODER_HELP = (
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "ssl",
         help="self-supervised learning from colour: pretrain, probe, fine-tune",
         description="Self-supervised pretext methods (cross-channel, split-brain, SimCLR, "
         "contrasting L/ab, combined), linear probes and fine-tuning (seed 000 chapter 3).",
+        examples="""
+        tinct ssl pretrain configs/ssl/simclr.yaml
+        tinct ssl probe runs/ssl/simclr/encoder.pt --data stl10
+        tinct ssl finetune random --data corpus-labelled --root corpus --mode all
+        """,
     )
     group = p.add_subparsers(dest="ssl_command", metavar="COMMAND", required=True)
 

@@ -339,3 +339,18 @@ def test_encoder_files_round_trip_and_reject_other_files(tmp_path: Path) -> None
         load_encoder(str(tmp_path / "other.pt"))
     with pytest.raises(FileNotFoundError, match=r"missing\.pt"):
         load_encoder(str(tmp_path / "missing.pt"))
+
+
+def test_reference_encoders_load_offline() -> None:
+    from tinct.models import load_model
+
+    colouriser = load_encoder("colouriser:default")
+    assert colouriser.inputs == "grey01" and colouriser.out_dim == 320
+    assert len(colouriser.block_groups()) == 5
+    model = load_model("default")
+    first = next(iter(model.encoder.parameters())).float()  # type: ignore[union-attr]
+    assert torch.equal(next(iter(colouriser.parameters())), first)
+    imagenet = load_encoder("efficientnet-lite0")
+    assert imagenet.out_dim == 320 and imagenet(torch.rand(2, 3, 64, 64)).shape == (2, 320)
+    with pytest.raises(ValueError, match="zhang-cpu"):
+        load_encoder("colouriser:zhang-cpu")

@@ -222,20 +222,26 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
             else ("no (worse)" if -diff > mine["std"] + base["std"] else "no (within spread)")
         )
     winners = [k for k, v in beats.items() if v == "yes"]
+    worse = [k for k, v in beats.items() if v == "no (worse)"]
     add("# Learning from colour: self-supervised pretext methods at this machine's scale")
     add("")
+    verdict = (
+        f"{len(winners)} of {len(METHODS)} pretext methods beat random initialisation on the "
+        f"linear probe by more than the fold spread ({', '.join(winners)})"
+        if winners
+        else "**no pretext method beats random initialisation** on the linear probe by more "
+        "than the fold spread"
+    )
+    if worse:
+        verdict += f"; **worse than random initialisation: {', '.join(worse)}**"
     add(
         f"**A tiny run, not a reproduction.** Each method was pretrained for "
-        f"{args.cpu_minutes:g} CPU-minutes on 64 px crops of the offline corpus (~300 photos) "
+        f"{args.cpu_minutes:g} CPU-minutes on 64 px crops of the offline corpus "
+        f"({pre[METHODS[0][0]]['train_images']} photos of its train split) "
         "instead of 5-20 epochs of STL-10's 100,000 images. At this budget "
-        + (
-            f"{len(winners)} of {len(METHODS)} pretext methods beat random initialisation on the "
-            f"linear probe by more than the fold spread ({', '.join(winners)}); the others do not"
-            if winners
-            else "**no pretext method beats random initialisation** on the linear "
-            "probe by more than the fold spread"
-        )
-        + " (table 1, last column). ImageNet-pretrained EfficientNet-Lite0 is the upper reference."
+        + verdict
+        + " (table 1, last column). ImageNet-pretrained EfficientNet-Lite0 is the upper "
+        "reference."
     )
     add("")
     add(
@@ -246,9 +252,9 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
     )
     add("")
     add(
-        "Command: `python benchmarks/ssl_results.py --corpus corpus "
-        f"--runs runs/ssl-results --cpu-minutes {args.cpu_minutes:g} --threads {args.threads} "
-        "--out docs/results/ssl.md` (stages pretrain, evaluate, page; a rerun skips the "
+        f"Command: `python benchmarks/ssl_results.py --corpus {args.corpus} "
+        f"--runs {args.runs} --cpu-minutes {args.cpu_minutes:g} --threads {args.threads} "
+        f"--out {args.out}` (stages pretrain, evaluate, page; a rerun skips the "
         "methods already pretrained); run here under `flock /work/cpu.lock`, one job at a time "
         "on the shared 2 cores."
     )
@@ -311,7 +317,7 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
         (
             "colouriser-default",
             "the default colouriser's encoder (grey input)",
-            "EfficientNet-Lite0 fine-tuned for colourisation",
+            "ImageNet EfficientNet-Lite0, then trained to colourise",
         ),
         (
             "efficientnet-lite0",

@@ -58,7 +58,7 @@ ANYWHERE = frozenset({"torch", "numpy"})
 THIRD_PARTY: dict[str, frozenset[str]] = {
     "cli": frozenset(),
     "serve": frozenset({"fastapi", "uvicorn", "pydantic"}),
-    "ssl": frozenset(),
+    "ssl": frozenset({"lightning", "sklearn", "tqdm"}),
     "colourspaces": frozenset(),
     "train": frozenset({"lightning", "yaml", "matplotlib", "tqdm"}),
     "eval": frozenset({"PIL", "cv2", "efficientnet_lite_pytorch", "matplotlib", "tqdm"}),

@@ -10,6 +10,7 @@ from tinct.losses.classification import (
     multinomial_cross_entropy,
     rebalancing_pixel_weights,
 )
+from tinct.losses.contrastive import NTXentLoss, nt_xent
 from tinct.losses.kl import gaussian_kl, latent_kl
 from tinct.losses.regression import REGRESSION_LOSSES, regression_loss
 
@@ -17,11 +18,13 @@ __all__ = [
     "CLASSIFICATION_LOSSES",
     "REGRESSION_LOSSES",
     "ClassificationLossKind",
+    "NTXentLoss",
     "classification_loss",
     "classification_target",
     "gaussian_kl",
     "latent_kl",
     "multinomial_cross_entropy",
+    "nt_xent",
     "rebalancing_pixel_weights",
     "regression_loss",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,16 @@ def parse_value(text: str, where: str = "value") -> Any:
 
 
 def resolve_config(
-    source: str | Path | Mapping[str, Any] | None = None, overrides: Sequence[str] = ()
+    source: str | Path | Mapping[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    check: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
-    """Defaults <- YAML file (or mapping) <- overrides; validated; ``{name}`` filled in."""
+    """Defaults <- YAML file (or mapping) <- overrides; validated; ``{name}`` filled in.
+
+    ``defaults`` and ``check`` (which raises :class:`ConfigError`) default to the training
+    config's; another kind of run (``tinct ssl pretrain``) passes its own."""
     if source is None:
         loaded: Any = {}
     elif isinstance(source, Mapping):
@@ -120,8 +127,8 @@ def resolve_config(
             if not isinstance(node, dict):
                 raise ConfigError(f"override {text!r}: {k!r} is not a section")
         node[keys[-1]] = value
-    config = _merge(DEFAULTS, loaded)
-    TrainConfig.from_dict(config)  # raises ConfigError naming a bad value
+    config = _merge(dict(DEFAULTS if defaults is None else defaults), loaded)
+    (check or TrainConfig.from_dict)(config)  # raises ConfigError naming a bad value
     config["output_dir"] = str(config["output_dir"]).format(name=config["name"])
     return config
 

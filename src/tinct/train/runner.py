@@ -38,7 +38,7 @@ def _len(dataset: SampleSource) -> int:
     return len(cast(Sized, dataset))
 
 
-def _resume_path(resume: str | None, out_dir: Path) -> str | None:
+def resume_path(resume: str | None, out_dir: Path) -> str | None:
     """The checkpoint to resume from, checked: it must be a Lightning checkpoint of plain
     tensors and containers (loaded with ``weights_only=True``, so a planted file runs
     nothing); anything else is a ``ValueError`` naming the file."""
@@ -81,7 +81,7 @@ def train(
     tcfg = cfg.trainer
     out_dir = Path(cfg.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    resume_path = _resume_path(resume, out_dir)
+    checkpoint = resume_path(resume, out_dir)
     # Every process of a data-parallel run executes this function; only rank 0 writes
     # the run's shared files (Lightning keeps logging and checkpoints to rank 0 too).
     rank = launch_rank()
@@ -169,7 +169,7 @@ def train(
                 module,
                 train_dataloaders=train_loader,
                 val_dataloaders=val_loader,
-                ckpt_path=resume_path,
+                ckpt_path=checkpoint,
                 weights_only=True,
             )
         except SystemExit:

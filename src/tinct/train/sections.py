@@ -37,6 +37,8 @@ __all__ = [
     "ScheduleSection",
     "TrainConfig",
     "TrainerSection",
+    "build_typed",
+    "to_plain_dict",
 ]
 
 
@@ -225,6 +227,17 @@ class TrainConfig:
 
 
 T = TypeVar("T")
+
+
+def build_typed(cls: type[T], values: Mapping[str, Any]) -> T:
+    """A typed config dataclass ``cls`` (any dataclass made of the sections here, e.g. the
+    pretraining config of :mod:`tinct.ssl`) from a mapping, every value checked."""
+    return _build(cls, values, "")
+
+
+def to_plain_dict(obj: Any) -> Any:
+    """The plain nested dict of a typed config (config keys, YAML-ready)."""
+    return _to_dict(obj)
 
 
 def _build(cls: type[T], values: Mapping[str, Any], prefix: str) -> T:

@@ -202,6 +202,11 @@ def test_grid_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown key"):
         parse_grid_config({**TINY, "train": {"epoch": 3}})
     config = parse_grid_config(TINY)
+    with pytest.raises(ValueError, match="device 'gpu0'"):
+        run_grid(config, tmp_path / "run", device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            run_grid(config, tmp_path / "run", device="cuda")
     assert config.baseline == "RGB"
     assert config.schedule(config.models[0]).lr == 0.1  # the seed's DenseNet rate
 

@@ -38,11 +38,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "results.json and the attention plots there.",
         examples="""
         tinct colourspaces run configs/colourspaces/offline.yaml --out runs/cs
-        tinct colourspaces run configs/colourspaces/cifar.yaml --out runs/cs-cifar --threads 8
+        tinct colourspaces run configs/colourspaces/cifar.yaml --out runs/cs-cifar --device cuda
         """,
     )
     p.add_argument("config", help="grid config (YAML)")
     p.add_argument("--out", required=True, help="run folder (cells, results.md, plots)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default), cuda, cuda:N or auto (CUDA when there is one)",
+    )
     p.add_argument("--threads", type=positive_int, help="torch CPU threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_grid_command)
@@ -66,11 +71,12 @@ def run_grid_command(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
 
     try:
-        results = run_grid(config, out, log=log, progress=show_progress(args))
+        results = run_grid(config, out, log=log, progress=show_progress(args), device=args.device)
     except (ValueError, FileNotFoundError) as err:
         return fail(err)
     header = (
-        f"Made by `{command_line()}` with `{args.config}`; "
+        "# Colour spaces as classifier inputs: seed 000 tables 5.1-5.3\n\n"
+        f"Made by: `{command_line()}`; "
         f"{results.trained} of {len(results.cells)} cells trained by this run."
     )
     md = write_report(results, header=header)

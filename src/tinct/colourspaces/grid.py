@@ -278,7 +278,9 @@ class _Runner:
         out: Path,
         log: Callable[[str], None],
         tick: Callable[[], None],
+        device: torch.device,
     ) -> None:
+        self.device = device
         self.config = config
         self.out = out
         self.log = log
@@ -344,10 +346,13 @@ class _Runner:
             test_labels,
             self.config.schedule(model),
             seed=seed,
+            device=self.device,
         )
         activations = None
         if attention:
+            net.to(self.device)
             activations = [float(v) for v in record_attention(net, train_rgb)]
+            net.cpu()
         folder.mkdir(parents=True, exist_ok=True)
         result = {
             "key": key,
@@ -402,12 +407,22 @@ def run_grid(
     *,
     log: Callable[[str], None] = lambda _line: None,
     progress: bool = False,
+    device: str = "cpu",
 ) -> GridResults:
     """Train every missing cell of ``config`` under ``out`` (finished cells are read back,
     not retrained) and return them with the attention rankings. ``log`` gets one line per
-    trained cell; ``progress`` shows a bar over the cells."""
+    trained cell; ``progress`` shows a bar over the cells; ``device``: ``"cpu"``, ``"cuda"``
+    (``"cuda:1"``...) or ``"auto"`` (CUDA when there is one)."""
     from tqdm import tqdm
 
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device {device!r}: {err}") from err
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: this torch build sees no CUDA GPU")
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=cell_count(config), unit="cell", disable=not progress, leave=False)
@@ -422,7 +437,7 @@ def run_grid(
             log(line)
 
     try:
-        return _run(config, out_dir, _Runner(config, out_dir, say, tick))
+        return _run(config, out_dir, _Runner(config, out_dir, say, tick, chosen))
     finally:
         bar.close()
 

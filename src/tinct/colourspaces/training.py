@@ -86,11 +86,13 @@ def augment(rgb: Tensor, generator: torch.Generator, pad: int = 4) -> Tensor:
 
 @torch.no_grad()
 def accuracy(model: ColourSpaceClassifier, rgb: Tensor, labels: Tensor, batch: int = 256) -> float:
-    """Top-1 accuracy in percent on the single unaugmented view."""
+    """Top-1 accuracy in percent on the single unaugmented view (batches are moved to the
+    model's device)."""
     model.eval()
+    device = next(model.parameters()).device
     correct = 0
     for start in range(0, len(rgb), batch):
-        logits = model(rgb[start : start + batch])
+        logits = model(rgb[start : start + batch].to(device)).cpu()
         correct += int((logits.argmax(1) == labels[start : start + batch]).sum())
     return 100.0 * correct / max(1, len(rgb))
 
@@ -104,13 +106,16 @@ def train_classifier(
     schedule: Schedule,
     *,
     seed: int,
+    device: str | torch.device = "cpu",
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
     """Fit the input statistics on ``train_rgb`` (training split only), train with
-    ``schedule`` and return the test accuracy and budget. ``seed`` fixes the shuffling and
-    augmentation (the weights are initialised by the caller)."""
+    ``schedule`` on ``device`` and return the test accuracy and budget; the model is back
+    on the CPU afterwards. ``seed`` fixes the shuffling and augmentation (done on the CPU;
+    the weights are initialised by the caller)."""
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     model.inputs.fit(train_rgb[i : i + 512] for i in range(0, len(train_rgb), 512))
+    model.to(device)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.SGD(
         model.parameters(),
@@ -134,7 +139,7 @@ def train_classifier(
             rgb = train_rgb[idx]
             if schedule.augment:
                 rgb = augment(rgb, generator)
-            loss = F.cross_entropy(model(rgb), train_labels[idx])
+            loss = F.cross_entropy(model(rgb.to(device)), train_labels[idx].to(device))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -145,6 +150,7 @@ def train_classifier(
         if on_epoch is not None:
             on_epoch(epoch + 1, total / max(1, n))
     acc = accuracy(model, test_rgb, test_labels)
+    model.cpu()
     return TrainResult(
         accuracy=acc,
         steps=steps,
@@ -161,10 +167,11 @@ def record_attention(model: ColourSpaceClassifier, rgb: Tensor, batch: int = 256
     if model.attention is None:
         raise ValueError("the model has no colour attention (train it with attention=True)")
     model.eval()
+    device = next(model.parameters()).device
     model.attention.start_recording()
     try:
         for start in range(0, len(rgb), batch):
-            model(rgb[start : start + batch])
+            model(rgb[start : start + batch].to(device))
     finally:
         mean = model.attention.stop_recording()
     return mean

@@ -262,7 +262,7 @@ class InputSE(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         s = self.gates(x)
         if self._sum is not None:
-            self._sum += s.detach().double().sum(dim=0)
+            self._sum += s.detach().double().sum(dim=0).cpu()
             self._count += s.shape[0]
         return x * s[:, :, None, None]
 

@@ -318,7 +318,8 @@ def test_cli_runs_a_cifar_format_grid_end_to_end(tmp_path: Path) -> None:
     assert main(["colourspaces", "run", str(config), "--out", str(out), "-q"]) == 0
     text = (out / "results.md").read_text()
     assert "| dn · c10 | mb · c10 |" in text and "top 9 hybrid" in text
-    assert len(list((out / "plots").glob("*.png"))) == 6  # 13, 7 or 6, 10 or 9 channels x 2
+    plots = sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert len(plots) == 6 and "attention-c10-dn-top-9-hybrid.png" in plots  # 3 rows x 2
     stamp = (out / "results.json").stat().st_mtime_ns
     cells = sorted(out.glob("cells/*/*/*/result.json"))
     assert len(cells) == 2 * 6 * 3

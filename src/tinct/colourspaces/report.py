@@ -215,9 +215,11 @@ def plot_attention(results: GridResults, folder: Path) -> list[Path]:
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
         ax.set_ylabel("mean SE gate")
         ax.set_ylim(0, 1)
-        ax.set_title(f"{model} · {dataset} · {row} ({len(cells)} seeds)", fontsize=9)
+        ax.set_title(
+            f"{model} · {dataset} · {row}: {len(names)} channels, {len(cells)} seeds", fontsize=9
+        )
         fig.tight_layout()
-        path = folder / f"attention-{_name(dataset)}-{_name(model)}-{len(names)}ch.png"
+        path = folder / f"attention-{_name(dataset)}-{_name(model)}-{_name(row)}.png"
         tmp = path.with_name(f".{path.stem}.tmp.png")
         fig.savefig(tmp, dpi=110)
         plt.close(fig)
@@ -227,7 +229,7 @@ def plot_attention(results: GridResults, folder: Path) -> list[Path]:
 
 
 def _name(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text.lower())
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split())
 
 
 def write_report(results: GridResults, *, header: str = "") -> Path:

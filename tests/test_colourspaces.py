@@ -26,6 +26,7 @@ from tinct.colourspaces.training import (
     record_attention,
     train_classifier,
 )
+from tinct.data.shapes import render_shapes
 
 
 def random_rgb(n: int = 4, size: int = 8, seed: int = 0) -> torch.Tensor:
@@ -258,7 +259,32 @@ def test_report_tables_and_verdicts(tmp_path: Path) -> None:
     assert len(lab["accuracies"]) == 3
     assert lab["delta_to_baseline"] == pytest.approx(lab["mean"] - rgb["mean"])
     assert (tmp_path / "plots").is_dir() and len(list((tmp_path / "plots").glob("*.png"))) == 2
+    labels = [
+        int(y)
+        for *_, y in (
+            render_shapes((seed, i), 32) for seed, n in ((0, 24), (2, 12)) for i in range(n)
+        )
+    ]
+    train_labels, test_labels = labels[:24], labels[24:]
+    top = max(range(3), key=lambda c: (train_labels.count(c), -c))
+    expected_majority = 100.0 * test_labels.count(top) / 12
+    assert summary["most_frequent_class_accuracy"]["shapes"] == pytest.approx(expected_majority)
+    assert f"| most frequent class (no model) | {expected_majority:.2f} |" in text
     assert summary["budget"]["cells"] == 12 and summary["budget"]["steps"] == 12 * 3
+    # The seeds' ranking agreement is the mean pairwise Spearman rho (scipy as reference).
+    from scipy.stats import spearmanr
+
+    from tinct.colourspaces.report import seed_agreement
+
+    per_seed = [
+        component_activations(c.result["attention"], c.result["channel_component"])
+        for c in results.cells
+        if c.row == "6 components with colour attention"
+    ]
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    expected = sum(spearmanr(per_seed[i], per_seed[j])[0] for i, j in pairs) / 3
+    assert seed_agreement(results, "shapes", "dn") == pytest.approx(expected)
+    assert summary["ranking_seed_agreement_spearman"]["shapes/dn"] == pytest.approx(expected)
     assert verdict(Stat([50.0, 51.0, 52.0]), Stat([40.0, 41.0, 42.0])) == "beyond"
     assert verdict(Stat([50.0, 51.0, 52.0]), Stat([49.0, 50.0, 51.0])) == "within"
     assert verdict(Stat([50.0]), Stat([40.0])) == "n/a"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from tinct.colourspaces.data import ImageSet, check_dataset_spec, load_dataset
@@ -265,6 +266,8 @@ class GridResults:
     cells: list[Cell]
     rankings: dict[tuple[str, str], list[tuple[Component, float, float]]]
     out: Path
+    #: Test accuracy (%) of always answering the most frequent training class, by dataset.
+    majority: dict[str, float] = field(default_factory=dict)
 
     @property
     def trained(self) -> int:
@@ -466,7 +469,12 @@ def _run(config: GridConfig, out_dir: Path, runner: _Runner) -> GridResults:
                     cells.append(
                         runner.cell(dataset, model, hybrid_row(k), "5.3", hybrid, True, seed)
                     )
-    return GridResults(config, cells, rankings, out_dir)
+    majority = {}
+    for dataset in config.datasets:
+        images = runner.data(dataset)[0]
+        top = np.bincount(images.train_labels, minlength=len(images.classes)).argmax()
+        majority[dataset] = 100.0 * float((images.test_labels == top).mean())
+    return GridResults(config, cells, rankings, out_dir, majority)
 
 
 def _ranking(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tinct.colourspaces.grid import Cell, GridResults, _std, attention_row, hybrid_row
+from tinct.colourspaces.training import component_activations
 
 __all__ = ["Stat", "markdown_report", "plot_attention", "summarise", "write_report"]
 
@@ -78,7 +79,40 @@ def _table(
         ]
         label = f"{row} (baseline)" if row == base else row
         lines.append(f"| {label} | " + " | ".join(texts) + " |")
+    if results.majority:
+        texts = [f"{results.majority[d]:.2f}" if d in results.majority else "-" for d, _ in cols]
+        lines.append("| most frequent class (no model) | " + " | ".join(texts) + " |")
     return "\n".join(lines)
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: (-values[i], i))
+    ranks = [0.0] * len(values)
+    for rank, i in enumerate(order):
+        ranks[i] = float(rank)
+    return ranks
+
+
+def seed_agreement(results: GridResults, dataset: str, model: str) -> float:
+    """Mean Spearman rank correlation, over pairs of seeds, of the component rankings of
+    the attention models (1: every seed ranks alike; about 0: rankings unrelated; nan with
+    one seed)."""
+    rankings = [
+        _ranks(component_activations(c.result["attention"], c.result["channel_component"]))
+        for c in results.cells
+        if c.dataset == dataset
+        and c.model == model
+        and c.row == attention_row(results.config)
+        and c.result.get("attention")
+    ]
+    rhos = []
+    for i in range(len(rankings)):
+        for j in range(i + 1, len(rankings)):
+            a, b = rankings[i], rankings[j]
+            n = len(a)
+            d2 = sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+            rhos.append(1.0 - 6.0 * d2 / (n * (n * n - 1)) if n > 1 else math.nan)
+    return sum(rhos) / len(rhos) if rhos else math.nan
 
 
 def summarise(results: GridResults) -> dict[str, Any]:
@@ -106,7 +140,14 @@ def summarise(results: GridResults) -> dict[str, Any]:
         ]
         for (d, m), ranking in results.rankings.items()
     }
-    return {"rows": rows, "rankings": rankings, "budget": budget(results.cells)}
+    agreement = {f"{d}/{m}": seed_agreement(results, d, m) for (d, m) in results.rankings}
+    return {
+        "rows": rows,
+        "rankings": rankings,
+        "ranking_seed_agreement_spearman": agreement,
+        "most_frequent_class_accuracy": results.majority,
+        "budget": budget(results.cells),
+    }
 
 
 def budget(cells: Sequence[Cell]) -> dict[str, float]:
@@ -129,7 +170,8 @@ def markdown_report(results: GridResults, plots: Sequence[str] = ()) -> str:
         "Test accuracy (%), mean ± standard deviation over seeds "
         f"{', '.join(map(str, config.seeds))}; in brackets the difference to "
         f"{config.baseline} and whether it is *beyond* or *within* the seed-to-seed "
-        "spread (the larger standard deviation of the two rows).",
+        "spread (the larger standard deviation of the two rows). Last row: the accuracy "
+        "of always answering the training split's most frequent class.",
         "",
         _table(results, list(config.inputs), stats),
         "",
@@ -140,8 +182,10 @@ def markdown_report(results: GridResults, plots: Sequence[str] = ()) -> str:
             "### Table 5.2: colour components ranked by attention activation",
             "",
             "Rank (1 = strongest) of each component by the colour-attention gate "
-            "averaged over the training images and the seeds' models (mean activation in "
-            "brackets); a circular hue's cos and sin channels are averaged.",
+            "averaged over the training images and the seeds' models (in brackets: mean "
+            "activation ± its standard deviation over the seeds); a circular hue's cos and "
+            "sin channels are averaged. Last row: how alike the seeds rank the components "
+            "(mean pairwise Spearman ρ; 1 = identical rankings, 0 = unrelated).",
             "",
             "| component | " + " | ".join(f"{m} · {d}" for d, m in cols) + " |",
             "|" + " --- |" * (len(cols) + 1),
@@ -151,8 +195,16 @@ def markdown_report(results: GridResults, plots: Sequence[str] = ()) -> str:
             for col in cols:
                 ranking = results.rankings[col]
                 index = [c for c, _, _ in ranking].index(comp)
-                texts.append(f"{index + 1} ({ranking[index][1]:.3f})")
+                _, mean, std = ranking[index]
+                spread = "" if math.isnan(std) else f" ± {std:.3f}"
+                texts.append(f"{index + 1} ({mean:.3f}{spread})")
             parts.append(f"| {comp.label} | " + " | ".join(texts) + " |")
+        rhos = [seed_agreement(results, d, m) for d, m in cols]
+        parts.append(
+            "| seed agreement ρ | "
+            + " | ".join("n/a" if math.isnan(r) else f"{r:.2f}" for r in rhos)
+            + " |"
+        )
         parts.append("")
         rows = [attention_row(config)] + [hybrid_row(k) for k in config.top_k]
         parts += [
@@ -181,7 +233,21 @@ def markdown_report(results: GridResults, plots: Sequence[str] = ()) -> str:
         f"{b['wall_minutes']} minutes wall time; {config.epochs} epochs of batch "
         f"{config.batch_size} per cell.",
         "",
+        "| model · dataset | train / test images | parameters | steps per cell | CPU s per cell |",
+        "| --- | --- | --- | --- | --- |",
     ]
+    for d, m in _columns(results):
+        group = [c for c in results.cells if c.dataset == d and c.model == m]
+        if not group:
+            continue
+        params = sorted({int(c.result["parameters"]) for c in group})
+        cpu = [float(c.result["cpu_seconds"]) for c in group]
+        parts.append(
+            f"| {m} · {d} | {group[0].result['train_images']} / "
+            f"{group[0].result['test_images']} | {params[0]:,}-{params[-1]:,} | "
+            f"{group[0].result['steps']} | {sum(cpu) / len(cpu):.1f} |"
+        )
+    parts.append("")
     return "\n".join(parts)
 
 
@@ -237,7 +303,7 @@ def write_report(results: GridResults, *, header: str = "") -> Path:
     the path of ``results.md``."""
     plots = plot_attention(results, results.out / "plots")
     rel = [p.relative_to(results.out).as_posix() for p in plots]
-    text = (header + "\n" if header else "") + markdown_report(results, rel)
+    text = (header + "\n\n" if header else "") + markdown_report(results, rel)
     md = results.out / "results.md"
     for path, payload in ((md, text), (results.out / "results.json", None)):
         tmp = path.with_name(f".{path.name}.tmp")

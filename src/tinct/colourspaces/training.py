@@ -2,7 +2,8 @@
 
 Schedule (seed 000 appendix B.0.2): SGD with Nesterov momentum 0.9, batch 32, the
 network's initial learning rate and weight decay (:data:`~tinct.colourspaces.model.SEED_OPTIM`),
-learning rate divided by 10 after 50 % and 75 % of the epochs; augmentation pads 4 black
+learning rate divided by 10 after 50 % and 75 % of the epochs (``round()``ed, so half to
+even: after epochs 3 and 4 of 6); augmentation pads 4 black
 pixels on each side, takes a random 32x32 crop and flips horizontally with probability 0.5;
 testing uses the single unaugmented view. The epoch count is the caller's (the seed's is 300).
 """

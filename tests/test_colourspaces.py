@@ -85,6 +85,10 @@ def test_parse_components() -> None:
         parse_components(["lab.Q"])
     with pytest.raises(ValueError, match="listed twice"):
         parse_components(["lab", "lab.L"])
+    with pytest.raises(ValueError, match="non-empty"):
+        ColourInput([])
+    with pytest.raises(ValueError, match="hue must be"):
+        ColourInput(["hsv"], hue="wrapped")
 
 
 def test_standardisation_uses_the_training_split_only() -> None:

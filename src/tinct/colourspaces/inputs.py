@@ -137,6 +137,10 @@ class ColourInput(nn.Module):
         super().__init__()
         if hue not in HUE_MODES:
             raise ValueError(f"hue must be one of {HUE_MODES}, got {hue!r}")
+        if isinstance(components, str) or not components:
+            raise ValueError(
+                f"components must be a non-empty list such as ['rgb'], not {components!r}"
+            )
         if all(isinstance(c, Component) for c in components):
             self.components: tuple[Component, ...] = tuple(components)  # type: ignore[arg-type]
         else:

@@ -59,7 +59,7 @@ THIRD_PARTY: dict[str, frozenset[str]] = {
     "cli": frozenset(),
     "serve": frozenset({"fastapi", "uvicorn", "pydantic"}),
     "ssl": frozenset({"lightning", "sklearn", "tqdm"}),
-    "colourspaces": frozenset(),
+    "colourspaces": frozenset({"matplotlib", "tqdm"}),
     "train": frozenset({"lightning", "yaml", "matplotlib", "tqdm"}),
     "eval": frozenset({"PIL", "cv2", "efficientnet_lite_pytorch", "matplotlib", "tqdm"}),
     "pipeline": frozenset({"PIL", "cv2", "tqdm", "onnxruntime"}),

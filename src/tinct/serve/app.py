@@ -44,6 +44,9 @@ FORM_SLACK = 64 * 1024
 SMALL_BODY = 64 * 1024
 
 
+AdminHeader = Annotated[str | None, Header(description="the study's admin token")]
+
+
 class ModelInfo(BaseModel):
     name: str
     description: str
@@ -220,10 +223,15 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
         ] = None,
         temperature: Annotated[
             float | None,
-            Form(gt=0, le=10, description="annealed-mean temperature (classification models)"),
+            Form(
+                gt=0,
+                le=10,
+                allow_inf_nan=False,
+                description="annealed-mean temperature (classification models)",
+            ),
         ] = None,
         saturation: Annotated[
-            float, Form(ge=0, le=10, description="scale of the predicted chroma")
+            float, Form(ge=0, le=10, allow_inf_nan=False, description="chroma scale")
         ] = 1.0,
         samples: Annotated[
             int | None,
@@ -343,8 +351,6 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
             database(), name, x_study_session, body.item, body.answer, body.response_ms
         )
         return progress(name, done)
-
-    AdminHeader = Annotated[str | None, Header(description="the study's admin token")]
 
     @app.get(
         "/study/{name}/results",

@@ -127,19 +127,23 @@ class BodyLimit:
             await _response(413, "upload_too_large", message)(scope, receive, send)
             return
         received = 0
+        exceeded = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             event = await receive()
             if event["type"] == "http.request":
                 received += len(event.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _BodyTooLarge
             return event
 
         async def tracking_send(event: Message) -> None:
             nonlocal started
+            if exceeded:  # the app's own answer to the cut-off body is replaced by 413
+                return
             if event["type"] == "http.response.start":
                 started = True
             await send(event)
@@ -147,5 +151,6 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
-            if not started:
-                await _response(413, "upload_too_large", message)(scope, receive, send)
+            pass
+        if exceeded and not started:
+            await _response(413, "upload_too_large", message)(scope, receive, send)

@@ -85,6 +85,8 @@ def sniff(data: bytes) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return str(im.format), im.size[0], im.size[1]
+    except Image.DecompressionBombError as exc:  # over Pillow's ~179 MP, so over any limit
+        raise UploadError(413, "too_many_pixels", f"the image is too large: {exc}") from None
     except UnidentifiedImageError:
         raise UploadError(415, "not_an_image", "the uploaded file is not an image") from None
     except Exception as exc:  # a header Pillow recognises but cannot parse

@@ -15,16 +15,16 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the serve extra: pip install 'tinct[serve]'")
 pytest.importorskip("multipart", reason="needs the serve extra: pip install 'tinct[serve]'")
 
-import httpx  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
-from PIL import Image  # noqa: E402
-from serve_helpers import encoded, grey_png, live_server, photo  # noqa: E402
+import httpx
+from fastapi.testclient import TestClient
+from PIL import Image
 
-import tinct  # noqa: E402
-from tinct.color.u8 import lab_lightness_u8  # noqa: E402
-from tinct.serve import ServeConfig, create_app  # noqa: E402
-from tinct.serve.app import FORM_SLACK  # noqa: E402
-from tinct.serve.inference import PoolFull, WorkerPool  # noqa: E402
+import tinct
+from serve_helpers import encoded, grey_png, live_server, photo
+from tinct.color.u8 import lab_lightness_u8
+from tinct.serve import ServeConfig, create_app
+from tinct.serve.app import FORM_SLACK
+from tinct.serve.inference import PoolFull, WorkerPool
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),
@@ -258,22 +258,54 @@ def test_streamed_body_over_the_limit_is_cut_off() -> None:
 @pytest.mark.parametrize(
     ("options", "field", "message"),
     [
-        ({"model": "nope"}, "model", "model: unknown model 'nope'; offered: default, cvae, zhang-cpu"),
-        ({"saturation": "abc"}, "saturation", "saturation: Input should be a valid number, unable to parse string as a number"),
-        ({"saturation": "-1"}, "saturation", "saturation: Input should be greater than or equal to 0"),
+        (
+            {"model": "nope"},
+            "model",
+            "model: unknown model 'nope'; offered: default, cvae, zhang-cpu",
+        ),
+        (
+            {"saturation": "abc"},
+            "saturation",
+            "saturation: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            {"saturation": "-1"},
+            "saturation",
+            "saturation: Input should be greater than or equal to 0",
+        ),
         ({"saturation": "nan"}, "saturation", "saturation: Input should be a finite number"),
         ({"size": "0"}, "size", "size: Input should be greater than or equal to 1"),
         ({"size": "5000"}, "size", "size: Input should be less than or equal to 2048"),
         ({"size": "8"}, "size", "size: at least 32 pixels for model 'default', got 8"),
-        ({"temperature": "0.4"}, "temperature", "temperature: model 'default' has no temperature (classification models do)"),
-        ({"model": "zhang-cpu", "temperature": "0"}, "temperature", "temperature: Input should be greater than 0"),
-        ({"samples": "2"}, "samples", "samples: model 'default' gives one colourisation; sampling needs e.g. cvae"),
-        ({"seed": "3"}, "seed", "samples: model 'default' gives one colourisation; sampling needs e.g. cvae"),
+        (
+            {"temperature": "0.4"},
+            "temperature",
+            "temperature: model 'default' has no temperature (classification models do)",
+        ),
+        (
+            {"model": "zhang-cpu", "temperature": "0"},
+            "temperature",
+            "temperature: Input should be greater than 0",
+        ),
+        (
+            {"samples": "2"},
+            "samples",
+            "samples: model 'default' gives one colourisation; sampling needs e.g. cvae",
+        ),
+        (
+            {"seed": "3"},
+            "seed",
+            "samples: model 'default' gives one colourisation; sampling needs e.g. cvae",
+        ),
         ({"model": "cvae", "samples": "9"}, "samples", "samples: at most 8 per request, got 9"),
-        ({"model": "cvae", "samples": "0"}, "samples", "samples: Input should be greater than or equal to 1"),
+        (
+            {"model": "cvae", "samples": "0"},
+            "samples",
+            "samples: Input should be greater than or equal to 1",
+        ),
         ({"format": "gif"}, "format", "format: Input should be 'png', 'jpeg' or 'webp'"),
     ],
-)  # fmt: skip
+)
 def test_bad_options(client: TestClient, options: dict[str, str], field: str, message: str) -> None:
     assert error(post(client, grey_png(), **options), 422, "invalid_option", field) == message
 

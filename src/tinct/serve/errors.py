@@ -7,6 +7,7 @@ queue is a 503 with ``Retry-After``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -148,9 +149,7 @@ class BodyLimit:
                 started = True
             await send(event)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            pass
         if exceeded and not started:
             await _response(413, "upload_too_large", message)(scope, receive, send)

@@ -163,7 +163,10 @@ def create_study(
         raise StudyError(400, "bad_items", "items per participant must be at least 1")
     if not real.is_dir():
         raise StudyError(400, "no_real_folder", f"{real} is not a folder")
-    files = sorted(iter_image_files([str(real)]))
+    try:
+        files = sorted(iter_image_files([str(real)]))
+    except FileNotFoundError:
+        files = []
     if limit is not None:
         files = files[:limit]
     if not files:
@@ -171,7 +174,11 @@ def create_study(
     with engine.connect() as conn:
         if conn.execute(select(studies.c.id).where(studies.c.name == name)).first():
             raise StudyError(409, "study_exists", f"a study called {name!r} exists already")
-    pipelines = [cached_pipeline(model) for model in models]  # bad model names fail here
+    try:
+        pipelines = [cached_pipeline(model) for model in models]
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise StudyError(400, "bad_model", message) from None
     token = admin_token or secrets.token_urlsafe(24)
     conditions = [REAL, *models]
     rows: list[dict[str, Any]] = []

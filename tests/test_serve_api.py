@@ -7,6 +7,7 @@ import io
 import threading
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -374,3 +375,59 @@ def test_full_queue_answers_503_with_retry_after(monkeypatch: pytest.MonkeyPatch
     assert busy.headers["retry-after"] == "2"
     message = error(busy, 503, "busy")
     assert message == "every worker is busy and the queue is full; try again shortly"
+
+
+# --- the command ----------------------------------------------------------------------
+
+
+def test_serve_command_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from tinct.cli import main
+
+    assert main(["serve", "--model", "nope", "--no-database"]) == 2
+    assert "no model 'nope'" in capsys.readouterr().err
+    assert main(["serve", "--model", "x=/no/such.pt", "--no-database"]) == 2
+    assert "no model file /no/such.pt" in capsys.readouterr().err
+    assert main(["serve", "--queue", "-1", "--no-database"]) == 2
+    assert "--queue must be >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
+    """``tinct serve`` as a process: migrates a new database, answers, stops on Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from serve_helpers import free_port
+
+    port = free_port()
+    database = tmp_path / "db" / "studies.db"
+    src = Path(tinct.__file__).parents[1]
+    env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "tinct", "serve", "--port", str(port), "--model", "default",
+               "--database-url", f"sqlite:///{database}"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        assert health["models"] == ["default"] and health["database"] is True
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/v1/colourise", files={"image": ("a.png", grey_png())}
+        )
+        assert response.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    from tinct.serve import make_engine
+    from tinct.serve.db import schema_revision
+
+    assert schema_revision(make_engine(f"sqlite:///{database}")) == "0001"

@@ -108,7 +108,7 @@ def test_page_is_self_contained_and_labelled(client: TestClient) -> None:
     for asset in ("/static/app.js", "/static/style.css"):
         text = client.get(asset).text
         assert "http://" not in text and "https://" not in text  # no CDN, no web fonts
-    assert "http" not in html.replace('lang="en"', "")
+    assert "http://" not in html and "https://" not in html
     for control in ("file", "model", "saturation", "temperature", "samples", "slider"):
         assert f'for="{control}"' in html, control  # every control has a label
 
@@ -389,6 +389,8 @@ def test_serve_command_refuses_bad_options(capsys: pytest.CaptureFixture[str]) -
     assert "no model file /no/such.pt" in capsys.readouterr().err
     assert main(["serve", "--queue", "-1", "--no-database"]) == 2
     assert "--queue must be >= 0" in capsys.readouterr().err
+    assert main(["serve", "--formats", "PNG,XCF", "--no-database"]) == 2
+    assert "unknown upload format(s) ['XCF']" in capsys.readouterr().err
 
 
 @pytest.mark.slow

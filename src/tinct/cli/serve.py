@@ -74,6 +74,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="largest image in megapixels (default: %(default)s)",
     )
     p.add_argument(
+        "--formats",
+        default=None,
+        metavar="LIST",
+        help="upload formats accepted, comma-separated Pillow names (default: "
+        "JPEG,MPO,PNG,WEBP,BMP,TIFF,GIF)",
+    )
+    p.add_argument(
         "--model",
         action="append",
         default=None,
@@ -198,6 +205,9 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         if args.queue < 0:
             raise ValueError(f"--queue must be >= 0, got {args.queue}")
+        formats: dict[str, Any] = {}
+        if args.formats:
+            formats["formats"] = tuple(f.strip().upper() for f in args.formats.split(","))
         config = ServeConfig(
             max_upload_bytes=args.max_upload_mb * 1024 * 1024,
             max_pixels=args.max_megapixels * 1_000_000,
@@ -205,6 +215,7 @@ def run_serve(args: argparse.Namespace) -> int:
             queue=args.queue,
             models=_models(args.model),
             database_url=args.database_url,
+            **formats,
         )
         for source in config.models.values():  # a bad name fails now, not at the first request
             from tinct.models import load_metadata

@@ -6,8 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Formats an upload may have (Pillow's names) unless configured otherwise.
-DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+#: Formats an upload may have (Pillow's names) unless configured otherwise; MPO is the
+#: multi-picture JPEG many cameras and phones write.
+DEFAULT_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 
 #: Formats a colourised image can be returned in (the ``format`` option).
 OUTPUT_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -44,9 +45,11 @@ class ServeConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.queue, bool) or not isinstance(self.queue, int) or self.queue < 0:
             raise ValueError(f"queue must be an integer >= 0, got {self.queue!r}")
-        unknown = [f for f in self.formats if f.upper() not in {*DEFAULT_FORMATS, "TIFF"}]
+        unknown = [f for f in self.formats if f.upper() not in DEFAULT_FORMATS]
         if unknown:
-            raise ValueError(f"unknown upload format(s) {unknown}; known: {DEFAULT_FORMATS}")
+            raise ValueError(
+                f"unknown upload format(s) {unknown}; known: {', '.join(DEFAULT_FORMATS)}"
+            )
 
 
 def default_database_url() -> str:

@@ -447,7 +447,8 @@ def main() -> None:
         *study_rows("SQLite", sqlite_results),
         *study_rows("PostgreSQL", pg_results),
         "",
-        "Each item is three requests: `GET next`, `GET` its image, `POST` the answer.",
+        "Each item is three requests: `GET next`, `GET` its image, `POST` the answer. The "
+        "rates of the killed run include the seconds the server was down and restarting.",
         "",
         "## Killing the server mid-study",
         "",

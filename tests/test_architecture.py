@@ -26,7 +26,7 @@ ROOT = SRC.parents[1]  # the repository, for messages
 ALLOWED: dict[str, frozenset[str]] = {
     "cli": frozenset(
         {"pipeline", "train", "eval", "ssl", "colourspaces", "data", "io", "models", "color"}
-        | {"__init__"}
+        | {"__init__", "serve"}
     ),
     "serve": frozenset(
         {"pipeline", "train", "eval", "ssl", "colourspaces", "data", "io", "models", "color"}
@@ -57,7 +57,9 @@ ALLOWED: dict[str, frozenset[str]] = {
 ANYWHERE = frozenset({"torch", "numpy"})
 THIRD_PARTY: dict[str, frozenset[str]] = {
     "cli": frozenset(),
-    "serve": frozenset({"fastapi", "uvicorn", "pydantic"}),
+    "serve": frozenset(
+        {"fastapi", "uvicorn", "pydantic", "starlette", "sqlalchemy", "alembic", "PIL", "tqdm"}
+    ),
     "ssl": frozenset({"lightning", "sklearn", "tqdm"}),
     "colourspaces": frozenset({"matplotlib", "tqdm"}),
     "train": frozenset({"lightning", "yaml", "matplotlib", "tqdm"}),

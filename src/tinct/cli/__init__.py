@@ -2,8 +2,9 @@
 
 One module per command group, each registering its sub-parsers next to their handlers:
 :mod:`~tinct.cli.colourise`, :mod:`~tinct.cli.train` (train, export, models),
-:mod:`~tinct.cli.evaluate` (evaluate, benchmark, results), :mod:`~tinct.cli.data` and
-:mod:`~tinct.cli.ssl` (pretrain, probe, finetune) and :mod:`~tinct.cli.colourspaces`.
+:mod:`~tinct.cli.evaluate` (evaluate, benchmark, results), :mod:`~tinct.cli.data`,
+:mod:`~tinct.cli.ssl` (pretrain, probe, finetune), :mod:`~tinct.cli.colourspaces`
+and :mod:`~tinct.cli.serve` (serve, study).
 Errors are reported in one line by :func:`tinct.cli._common.fail`; exit statuses are
 0 done, 1 some inputs skipped, 2 usage, 130 interrupted.
 """
@@ -16,10 +17,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tinct.cli import colourise, colourspaces, data, evaluate, ssl, train
+from tinct.cli import colourise, colourspaces, data, evaluate, serve, ssl, train
 from tinct.cli._common import EXIT_CODES, EXIT_INTERRUPTED, EXIT_SKIPPED
 
-GROUPS = (colourise, train, evaluate, data, ssl, colourspaces)
+GROUPS = (colourise, train, evaluate, data, ssl, colourspaces, serve)
 
 EPILOG = f"""Run 'tinct COMMAND --help' for the options and examples of a command.
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the study database (:func:`tinct.serve.db.migrate` runs them)."""

@@ -21,6 +21,7 @@ Stages (all by default): ``pretrain`` (skips methods whose encoder.pt exists), `
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -244,6 +245,25 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
         "reference."
     )
     add("")
+    ft = s["finetune"]
+    scratch = ft["scratch"]["test"]["mean"]
+    frozen = [ft[f"freeze{k}:colouriser-default"]["test"]["mean"] for k in range(1, 6)]
+    order = (
+        "test accuracy rises as more blocks are frozen, the opposite of seed 003's finding"
+        if all(b >= a for a, b in itertools.pairwise(frozen))
+        else "the order of the frozen-block rows is not seed 003's"
+        if frozen[0] < max(frozen)
+        else "freezing only the first block is best, as in seed 003"
+    )
+    add(
+        f"Fine-tuning ran only {args.ft_steps} steps per fold: too few for trainable layers. "
+        f"Supervised training from scratch reaches {100 * scratch:.1f} %, "
+        + ("below" if scratch < random["mean"] else "above")
+        + f" the linear probe of the untrained network ({100 * random['mean']:.1f} %), "
+        f"and in table 3 {order}. Read tables 2 and 3 as a check that the modes run, not as "
+        "a comparison of them."
+    )
+    add("")
     add(
         "Seed 000 is the PhD thesis on deep learning and colour (chapter 3: self-supervised "
         "learning from colour); seed 003 is the paper on the edge- and saliency-guided "
@@ -256,7 +276,8 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
         f"--runs {args.runs} --cpu-minutes {args.cpu_minutes:g} --threads {args.threads} "
         f"--out {args.out}` (stages pretrain, evaluate, page; a rerun skips the "
         "methods already pretrained); run here under `flock /work/cpu.lock`, one job at a time "
-        "on the shared 2 cores."
+        "on the shared 2 cores. Every number of this page, with each run's config and budget: "
+        f"[{args.out.with_suffix('.json').name}]({args.out.with_suffix('.json').name})."
     )
     add("")
     add("## Setup (what produced these numbers)")
@@ -311,7 +332,7 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
         ("random", "random init, ResNet-18 (RGB)", "baseline of cross-channel, SimCLR"),
         (
             "random-split",
-            "random init, split-brain ResNet-18 (L | ab)",
+            "random init, split-brain ResNet-18 (L / ab halves)",
             "baseline of the split-brain methods",
         ),
         (
@@ -417,6 +438,12 @@ def write_page(args: argparse.Namespace, s: dict[str, Any]) -> None:
     tmp = args.out.with_name(f".{args.out.name}.tmp")
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(args.out)
+    # The measured numbers beside the page, so it can be regenerated (--stage page --runs
+    # pointing at a folder holding this file as scores.json) and read by other tools.
+    data = args.out.with_suffix(".json")
+    tmp = data.with_name(f".{data.name}.tmp")
+    tmp.write_text(json.dumps(s, indent=1) + "\n")
+    tmp.replace(data)
     print(f"wrote {args.out}")
 
 

@@ -344,6 +344,32 @@ def test_pool_refuses_beyond_workers_plus_queue() -> None:
     pool.shutdown()
 
 
+def test_pool_keeps_the_slot_of_an_abandoned_job() -> None:
+    """A caller that stops waiting (a client hanging up) does not free its slot while
+    its job still runs."""
+    import asyncio
+
+    pool = WorkerPool(workers=1, queue=0)
+    gate = threading.Event()
+
+    async def scenario() -> None:
+        job = asyncio.ensure_future(pool.run(gate.wait, 10))
+        await asyncio.sleep(0.05)
+        job.cancel()
+        await asyncio.sleep(0.05)
+        with pytest.raises(PoolFull):
+            await pool.run(gate.wait, 10)
+        gate.set()
+        for _ in range(100):
+            if pool.in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert await pool.run(lambda: 7) == 7
+
+    asyncio.run(scenario())
+    pool.shutdown()
+
+
 def test_full_queue_answers_503_with_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     import tinct.serve.app as app_module
 

@@ -191,10 +191,13 @@ def test_participant_completes_the_study(client: TestClient) -> None:
     assert done == {"item": None, "image": None, "answered": 4, "total": 4}
 
 
-def test_answer_refusals(client: TestClient) -> None:
-    mine, other = session(client), session(client)
+def test_answer_refusals(client: TestClient, sqlite_engine: Engine) -> None:
+    import hashlib
+
+    from tinct.serve.db import assignments, participants, studies
+
+    mine = session(client)
     item = client.get("/study/pilot/next", headers=mine).json()["item"]
-    theirs = client.get("/study/pilot/next", headers=other).json()["item"]
     body = {"item": item, "answer": "real", "response_ms": 500}
     url = "/study/pilot/answers"
     message = error(client.post(url, json=body), 401, "session_required")
@@ -202,10 +205,20 @@ def test_answer_refusals(client: TestClient) -> None:
     error(
         client.post(url, json=body, headers={"X-Study-Session": "forged"}), 401, "unknown_session"
     )
-    if theirs != item:  # another session's item
-        stolen = {**body, "item": theirs}
-        message = error(client.post(url, json=stolen, headers=mine), 403, "not_your_item")
-        assert message == f"item {theirs!r} is not in this session"
+    with sqlite_engine.connect() as conn:  # an item of the study that is not in my list
+        token = hashlib.sha256(mine["X-Study-Session"].encode()).hexdigest()
+        me = select(participants.c.id).where(participants.c.token_sha256 == token)
+        my_images = select(assignments.c.image_id).where(assignments.c.participant_id.in_(me))
+        pilot = select(studies.c.id).where(studies.c.name == "pilot")
+        foreign = conn.execute(
+            select(images.c.key)
+            .where(images.c.study_id.in_(pilot))
+            .where(images.c.id.not_in(my_images))
+            .limit(1)
+        ).scalar_one()
+    stolen = {**body, "item": foreign}
+    message = error(client.post(url, json=stolen, headers=mine), 403, "not_your_item")
+    assert message == f"item {foreign!r} is not in this session"
     assert client.post(url, json=body, headers=mine).status_code == 201
     message = error(client.post(url, json=body, headers=mine), 409, "already_answered")
     assert message == f"item {item!r} is answered already"

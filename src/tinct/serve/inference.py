@@ -60,18 +60,26 @@ class WorkerPool:
         return self._in_flight
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on a worker thread and wait for it without blocking the loop."""
+        """Run ``fn(*args)`` on a worker thread and wait for it without blocking the loop.
+
+        The slot is freed when the job ends, not when the caller stops waiting: a client
+        that hangs up does not make room for more jobs than the pool holds."""
         if not self._slots.acquire(blocking=False):
             raise PoolFull
         with self._lock:
             self._in_flight += 1
         try:
             future = self._executor.submit(fn, *args)
-            return await asyncio.wrap_future(future)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-            self._slots.release()
+        except BaseException:
+            self._release()
+            raise
+        future.add_done_callback(lambda _: self._release())
+        return await asyncio.wrap_future(future)
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        self._slots.release()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -143,7 +143,7 @@ def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
     command that trains through :mod:`tinct.train`); :func:`distributed_overrides` turns
     them into config overrides of the ``trainer`` section."""
     group = parser.add_argument_group(
-        "data-parallel training (Lightning DDP; docs/results/scale.md has launch recipes)"
+        "data-parallel training (Lightning DDP; launch recipes in docs/scale.md)"
     )
     group.add_argument(
         "--devices",

@@ -70,7 +70,9 @@ def test_tuned_decoding_travels_with_the_model_file(tmp_path: Path) -> None:
     assert float(back.gain) == pytest.approx(1.2, abs=1e-3)
 
 
-@pytest.mark.parametrize("bad", [{"blend": 1.5}, {"blend": -0.1}, {"gain": 0.0}])
+@pytest.mark.parametrize(
+    "bad", [{"blend": 1.5}, {"blend": -0.1}, {"gain": 0.0}, {"temperature": 0.0}]
+)
 def test_bad_decoding_arguments_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         create_model("effnet-hybrid", pretrained=False, **bad)

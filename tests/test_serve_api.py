@@ -23,6 +23,7 @@ from PIL import Image
 import tinct
 from serve_helpers import encoded, grey_png, live_server, photo
 from tinct.color.u8 import lab_lightness_u8
+from tinct.models import list_bundled
 from tinct.serve import ServeConfig, create_app
 from tinct.serve.app import FORM_SLACK
 from tinct.serve.inference import PoolFull, WorkerPool
@@ -74,7 +75,7 @@ def test_healthz(client: TestClient) -> None:
     body = client.get("/healthz").json()
     assert body == {
         "status": "ok",
-        "models": ["default", "cvae", "zhang-cpu"],
+        "models": list_bundled(),
         "workers": 1,
         "queue_capacity": 8,
         "in_flight": 0,
@@ -84,7 +85,7 @@ def test_healthz(client: TestClient) -> None:
 
 def test_models_lists_capabilities(client: TestClient) -> None:
     models = {m["name"]: m for m in client.get("/v1/models").json()}
-    assert set(models) == {"default", "cvae", "zhang-cpu"}
+    assert set(models) == set(list_bundled()) >= {"default", "cvae", "zhang-cpu"}
     assert models["cvae"]["supports_sampling"] and not models["cvae"]["supports_temperature"]
     assert models["zhang-cpu"]["supports_temperature"]
     assert not models["default"]["supports_sampling"]
@@ -262,7 +263,7 @@ def test_streamed_body_over_the_limit_is_cut_off() -> None:
         (
             {"model": "nope"},
             "model",
-            "model: unknown model 'nope'; offered: default, cvae, zhang-cpu",
+            f"model: unknown model 'nope'; offered: {', '.join(list_bundled())}",
         ),
         (
             {"saturation": "abc"},

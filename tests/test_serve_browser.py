@@ -23,6 +23,7 @@ playwright_api = pytest.importorskip(
 )
 
 from serve_helpers import grey_png, live_server, write_photos  # noqa: E402
+from tinct.models import list_bundled  # noqa: E402
 from tinct.serve import ServeConfig, create_app, make_engine, migrate  # noqa: E402
 from tinct.serve.study import create_study  # noqa: E402
 
@@ -115,7 +116,9 @@ def test_upload_colourise_and_change_saturation(server: str, page: Any, tmp_path
     else:
         photo.write_bytes(grey_png(96, 128))
     page.goto(server)
-    page.wait_for_function("document.getElementById('model').options.length === 3")
+    page.wait_for_function(
+        f"document.getElementById('model').options.length === {len(list_bundled())}"
+    )
     page.set_input_files("#file", str(photo))
     page.get_by_role("button", name="Colourise").click()
     page.wait_for_function("document.getElementById('status').textContent === 'Done.'")

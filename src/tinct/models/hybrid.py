@@ -80,6 +80,8 @@ class EfficientHybridColouriser(EfficientUNetColouriser):
             raise ValueError(f"blend must be within [0, 1], got {blend}")
         if gain <= 0:
             raise ValueError(f"gain must be positive, got {gain}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
         self.bin_set = bins
         self.register_buffer("bins", ab_bins(bins).float())
         self.register_buffer("blend", torch.tensor(float(blend)))
@@ -109,14 +111,15 @@ class EfficientHybridColouriser(EfficientUNetColouriser):
         logits = output.extras.get("logits")
         if logits is None or output.chroma_norm is None:
             raise ValueError("effnet-hybrid decode needs chroma_norm and extras['logits']")
-        t = float(self.temperature) if temperature is None else temperature
-        w, gain = float(self.blend), float(self.gain)
         regression = denormalize_chroma(output.chroma_norm.float(), self.space)
-        if w == 0.0:
-            return gain * regression
-        classified = annealed_mean(logits.float(), self.bins.float(), t)
+        if temperature is None:  # the tuned temperature, as tensor arithmetic (ONNX export)
+            probabilities = torch.softmax(logits.float() / self.temperature.float(), dim=1)
+            classified = torch.einsum("bqhw,qc->bchw", probabilities, self.bins.float())
+        else:
+            classified = annealed_mean(logits.float(), self.bins.float(), temperature)
         if classified.shape[-2:] != regression.shape[-2:]:
             classified = F.interpolate(
                 classified, size=regression.shape[-2:], mode="bilinear", align_corners=False
             )
-        return gain * (w * classified + (1.0 - w) * regression)
+        blend = self.blend.float()
+        return self.gain.float() * (blend * classified + (1.0 - blend) * regression)

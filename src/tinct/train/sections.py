@@ -95,7 +95,9 @@ class LossSection:
     cvae family (seed 001 eq. 4.5): ``reconstruction_weight * MSE + KL``; a lower weight
     gives more diverse samples (seed figure 5.6). ``weight_l1`` / ``weight_l2``:
     Keras-style penalties ``l1 * sum|w| + l2 * sum w^2`` over convolution and dense
-    weights, for any family (seed 001 section 4.1.4).
+    weights, for any family (seed 001 section 4.1.4). hybrid family (``effnet-hybrid``):
+    the classification loss ``name`` on the bin logits plus ``regression_weight`` times the
+    ``regression`` loss (l1, l2, ...) of the regression head.
     """
 
     name: str = "l1"
@@ -109,6 +111,8 @@ class LossSection:
     reconstruction_weight: float = field(default=1.0, metadata=_check(above=0.0))
     weight_l1: float = field(default=0.0, metadata=_check(minimum=0.0))
     weight_l2: float = field(default=0.0, metadata=_check(minimum=0.0))
+    regression: str = "l1"
+    regression_weight: float = field(default=1.0, metadata=_check(minimum=0.0))
 
 
 @dataclass

@@ -78,6 +78,7 @@ def test_evaluate_folder_with_baselines_and_a_corrupt_file(tmp_path: Path) -> No
         assert len(result.per_image[name]) == 5
         for key in ("psnr", "rmse_ab", "ciede2000", "ssim", "auc", "kl", "js", "auc_rebalanced"):
             assert math.isfinite(result.summary[name][key]), (name, key)
+        assert all(math.isfinite(r["bleeding"]) for r in result.per_image[name])
     grey, mean = result.summary["greyscale"], result.summary["mean-chroma"]
     # Greyscale has no colour; a constant mean-ab tint has some (the photos' mean ab is far
     # from neutral), though far less than the truth.
@@ -216,6 +217,8 @@ def test_temperature_sweep_and_report(tmp_path: Path, two_bin_model: Path) -> No
     assert len(data["per_image"]["two-bin"]) == 3
     csv_lines = (tmp_path / "report" / "per_image.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 3 * 3
+    assert "bleeding" in csv_lines[0].split(",") and "| bleeding ↓ |" in text
+    assert math.isfinite(data["summary"]["greyscale"]["bleeding"])
 
     # By default the sweep covers every evaluated image: at the model's own temperature
     # it repeats the main table.

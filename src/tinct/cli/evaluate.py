@@ -26,7 +26,8 @@ COMMANDS = {
     "evaluate": (
         "measure models on a dataset or folder (tables, plots)",
         "Evaluate models and the greyscale and mean-chroma baselines on the same images: "
-        "PSNR, RMSE, SSIM, Delta E, colourfulness, ab-histogram divergences, AuC, FD-Lite "
+        "PSNR, RMSE, SSIM, Delta E, colourfulness, colour bleeding across edges, "
+        "ab-histogram divergences, AuC, FD-Lite "
         "and top-1 agreement. Writes results.md, CSV, JSON and plots into --out; an "
         "interrupted run resumes from the state it keeps in --out (removed when done).",
         """

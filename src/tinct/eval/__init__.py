@@ -39,6 +39,7 @@ from tinct.eval.features import (
     load_inception_features,
     top1_agreement,
 )
+from tinct.eval.metrics.bleeding import colour_bleeding
 from tinct.eval.metrics.distribution import (
     AB_HIST_EDGES,
     AbErrorAuc,
@@ -77,6 +78,7 @@ __all__ = [
     "ab_error_auc",
     "ab_grid_bins",
     "ab_histogram",
+    "colour_bleeding",
     "colourfulness",
     "colourfulness_gap",
     "count_flops",

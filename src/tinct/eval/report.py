@@ -42,6 +42,7 @@ MAIN_COLUMNS = (
     ("cie76", "ΔE76", "↓", "{:.2f}"),
     ("colourfulness", "colourfulness", "", "{:.1f}"),
     ("colourfulness_ratio", "vs. truth", "", "{:.2f}"),
+    ("bleeding", "bleeding", "↓", "{:.2f}"),
     ("seconds_per_image", "s/image", "", "{:.3f}"),
 )
 SET_COLUMNS = (
@@ -134,7 +135,10 @@ def write_report(
         "PSNR is averaged with identical images capped at 100 dB. Colourfulness is M of "
         "Hasler & Süsstrunk (2003) with signed opponent channels; 'vs. truth' is the ratio "
         "of the model's mean M to the ground truth's. s/image is the time of the "
-        "colourisation alone (pipeline end to end on the evaluation image).",
+        "colourisation alone (pipeline end to end on the evaluation image). Bleeding: mean "
+        "chroma contrast (ab units) lost across the ground truth's strong lightness edges, "
+        "1-8 px on each side; 0 for the truth, the truth's mean edge contrast for "
+        "greyscale (docs/evaluation.md).",
         "",
         "## Whole-set metrics",
         "",

@@ -34,9 +34,9 @@ __all__ = ["STATE_FILE", "EvalStateError", "FeatureBank", "ModelState", "load_st
 
 STATE_FILE = "state.pt"
 #: ``format`` and ``version`` of the resume state (version 1, before them, held images
-#: and full covariance accumulators).
+#: and full covariance accumulators; version 2 rows lack the colour-bleeding score).
 STATE_FORMAT = "tinct-evaluation-state"
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 class EvalStateError(ValueError):

@@ -18,6 +18,7 @@ from tinct.eval.config import ModelSpec
 from tinct.eval.cost import train_seconds_from_logs
 from tinct.eval.metrics import (
     ab_error_auc,
+    colour_bleeding,
     colourfulness,
     delta_e_cie76,
     delta_e_ciede2000,
@@ -44,6 +45,7 @@ IMAGE_METRICS: dict[str, tuple[str, str, bool]] = {
     "colourfulness": ("colourfulness", "M", True),
     "colourfulness_gap": ("colourfulness gap", "M", True),
     "auc": ("AuC", "0-1", True),
+    "bleeding": ("colour bleeding", "ab", False),
 }
 
 
@@ -103,6 +105,7 @@ def image_metrics(
         "cie76": delta_e_cie76(lab_out, lab_true).mean().item(),
         "colourfulness": colourfulness(out).item(),
         "auc": ab_error_auc(lab_out, lab_true).item(),
+        "bleeding": colour_bleeding(lab_out, lab_true).item(),
     }
     return row, lab_out
 

@@ -1,16 +1,22 @@
 """Re-measure the GAN tables of seeds 000 and 004 at this machine's scale -> docs/results/gans.md.
 
-Trains nothing: it evaluates the generators that ``tinct train configs/gan/<name>.yaml``
-checkpointed in ``runs/gan-<name>/checkpoints/`` at the config's step budget (64 px corpus
-crops, batch 8, 200 steps; cgan-yuv: Shape Set 32 px, 500 steps) and writes
+Stages (each skips what exists, so an interrupted run resumes where it stopped):
 
-- ``docs/results/gans.md``: seed 000 table 4.1 (RMSE RGB, mean Delta E Lab, G + D
-  parameters, train time) and seed 004 table 3 (JS and KL divergences of the log-scale a
-  and b histograms, PSNR, SSIM), each next to the seed's numbers; seed 001's CGAN on Shape
-  Set; the bundle decision (best generator vs. the default model at 256 px);
-- ``docs/results/gans/<table>/``: the full ``tinct evaluate`` report of each table (all
-  metrics, log-scale ab histograms against the ground truth = seed 004 figure 10, sample
-  grids), and ``gans/losses.png``: the discriminator and generator losses of every run.
+- ``train``: every model of a table with the same budget, one job at a time:
+  ``tinct train configs/gan/<name>.yaml`` into ``runs/gan-<name>/`` (the configs hold the
+  budget: 20 CPU-minutes of batch 8, 2 threads; table 4.1 at the seed's 96 px, table 3
+  at 64 px; cgan-yuv: Shape Set 32 px, 500 steps of batch 64);
+- ``page``: evaluates each ``runs/gan-<name>/model.pt`` next to the greyscale and
+  mean-chroma baselines and writes
+
+  - ``docs/results/gans.md``: seed 000 table 4.1 (RMSE RGB, Delta E, G + D parameters)
+    and seed 004 table 3 (JS and KL divergences of the log-scale a and b histograms,
+    PSNR, SSIM), each next to the seed's numbers and with its budget (steps, images seen,
+    CPU and wall minutes); seed 001's CGAN on Shape Set; the bundle decision (best
+    generator vs. the default model at 256 px);
+  - ``docs/results/gans/<table>/``: the full ``tinct evaluate`` report of each table (all
+    metrics, log-scale ab histograms against the ground truth = seed 004 figure 10, sample
+    grids), and ``gans/losses.png``: the discriminator and generator losses of every run.
 
 Usage::
 
@@ -21,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +39,6 @@ from tinct.eval.runner import evaluate
 from tinct.eval.state import STATE_FILE
 from tinct.models import create_model, load_metadata
 from tinct.models.gan import GANColouriser
-from tinct.train import resolve_config
 from tinct.train.callbacks import read_metrics
 
 # Seed 000 table 4.1: RMSE (RGB), dE Lab, total parameters, train time (s, 5 STL-10 epochs).
@@ -56,23 +63,46 @@ CONFIGS = Path(__file__).parents[1] / "configs" / "gan"
 
 
 def _run(runs: Path, name: str) -> Path:
-    """The checkpoint of ``runs/gan-<name>`` at the step budget of ``configs/gan/<name>.yaml``
-    (a longer run of the same config is evaluated where the budget ends: with a constant
-    learning rate its first N steps are the N-step run)."""
-    steps = int(resolve_config(CONFIGS / f"{name}.yaml")["trainer"]["max_steps"])
-    path = runs / f"gan-{name}" / "checkpoints" / f"step{steps:07d}.ckpt"
+    """The model that ``tinct train configs/gan/<name>.yaml`` wrote at the end of its budget."""
+    path = runs / f"gan-{name}" / "model.pt"
     if not path.is_file():
-        sys.exit(f"missing {path}: train it with `tinct train configs/gan/{name}.yaml`")
+        sys.exit(f"missing {path}: run the train stage (or `tinct train configs/gan/{name}.yaml`)")
     return path
 
 
 def _run_info(runs: Path, name: str) -> dict[str, Any]:
-    """Steps and wall-clock training seconds up to the evaluated checkpoint."""
-    path = _run(runs, name)
-    steps = int(load_metadata(path)["global_step"])
-    times = read_metrics(runs / f"gan-{name}" / "logs" / "version_0" / "metrics.csv")
-    seconds = [v for s, v in times.get("train_time_s", []) if s <= steps]
-    return {"steps": steps, "seconds": max(seconds) if seconds else float("nan")}
+    """Steps, images seen, wall-clock and CPU training seconds of a finished run."""
+    meta = load_metadata(_run(runs, name))
+    steps = int(meta["global_step"])
+    batch = int(meta["config"]["trainer"]["batch_size"])
+    return {
+        "steps": steps,
+        "images": steps * batch,
+        "seconds": float(meta.get("train_seconds", float("nan"))),
+        "cpu_seconds": float(meta.get("train_cpu_seconds", float("nan"))),
+    }
+
+
+def train(runs: Path, corpus: str, names: list[str]) -> None:
+    """Trains each config that has no finished run yet, one after the other."""
+    for name in names:
+        out = runs / f"gan-{name}"
+        if (out / "model.pt").is_file():
+            continue
+        cmd = [sys.executable, "-m", "tinct", "train", str(CONFIGS / f"{name}.yaml"), "-q"]
+        cmd += ["--output-dir", str(out)]
+        if name != "cgan-yuv":
+            cmd += ["--set", f"data.root={corpus}"]
+        if (out / "checkpoints" / "last.ckpt").is_file():
+            cmd += ["--resume", "auto"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        info = _run_info(runs, name)
+        print(
+            f"{name}: {info['steps']} steps, {info['cpu_seconds'] / 60:.1f} CPU-min, "
+            f"{(time.perf_counter() - t0) / 60:.1f} wall-min",
+            flush=True,
+        )
 
 
 def _total_parameters(model_file: Path) -> tuple[int, int]:
@@ -140,10 +170,15 @@ def main() -> None:
     parser.add_argument(
         "--shapes-images", type=int, default=200, help="seeded subset of the Shape Set test split"
     )
+    parser.add_argument("--stage", choices=["all", "train", "page"], default="all")
     args = parser.parse_args()
     command = "python benchmarks/gan_results.py " + " ".join(sys.argv[1:])
     detail = args.out / "gans"
     runs = args.runs
+    if args.stage in ("all", "train"):
+        train(runs, args.corpus, [*SEED000, *SEED004, "cgan-yuv"])
+    if args.stage == "train":
+        return
 
     t41 = list(SEED000)
     s41 = _evaluate(

@@ -93,6 +93,29 @@ def test_train_a_few_steps_then_resume(tmp_path: Path, tiny_config: TinyConfig) 
     assert train_seconds_from_logs(tmp_path) is None
 
 
+def test_a_cpu_time_budget_ends_training_and_is_recorded(
+    tmp_path: Path, tiny_config: TinyConfig
+) -> None:
+    """trainer.max_cpu_minutes stops long before max_steps and the CPU seconds spent are
+    kept in the model file and the log."""
+    write_photos(tmp_path / "photos", 8, size=(48, 40))
+    budget_s = 0.5
+    config = tiny_config(
+        tmp_path / "run",
+        root=tmp_path / "photos",
+        trainer={"max_steps": 100_000, "max_cpu_minutes": budget_s / 60, "val_every_steps": 5},
+    )
+    model_path = train(config, progress=False)
+    meta = load_metadata(model_path)
+    assert 0 < meta["global_step"] < 100_000
+    # Stops at the first step that crosses the budget: one step's CPU time over, at most.
+    assert budget_s <= meta["train_cpu_seconds"] < budget_s + 5.0
+    logged = read_metrics(tmp_path / "run" / "logs" / "version_0" / "metrics.csv")["train_cpu_s"]
+    assert max(v for _, v in logged) == pytest.approx(meta["train_cpu_seconds"], abs=0.051)
+    with pytest.raises(ConfigError, match=r"trainer.max_cpu_minutes"):
+        resolve_config({"trainer": {"max_cpu_minutes": 0}})
+
+
 def test_training_reduces_the_loss(tmp_path: Path, tiny_config: TinyConfig) -> None:
     """On a fixed tiny set the L1 loss must go down within a few dozen steps."""
     write_lightness_coded_photos(tmp_path / "photos", 4)

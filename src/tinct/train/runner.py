@@ -20,7 +20,7 @@ from tinct.data.crops import PhotoCrops
 from tinct.data.sample import collate_samples
 from tinct.data.training import SampleSource, build_datasets
 from tinct.models import save_model
-from tinct.train.callbacks import LossCurve, SampleGrid, TrainTimer
+from tinct.train.callbacks import CpuBudget, LossCurve, SampleGrid, TrainTimer
 from tinct.train.config import dump_config
 from tinct.train.distributed import (
     GlobalOrderSampler,
@@ -128,6 +128,7 @@ def train(
         TensorBoardLogger(str(out_dir), name="tensorboard", version=0, default_hp_metric=False),
     ]
     timer = TrainTimer()
+    cpu = CpuBudget(tcfg.max_cpu_minutes)
     callbacks: list[L.Callback] = [
         ModelCheckpoint(
             dirpath=out_dir / "checkpoints",
@@ -139,6 +140,7 @@ def train(
         ),
         SampleGrid(sample_batch, out_dir / "samples", cfg.data.space),
         timer,  # before LossCurve, which saves the CSV log at the end
+        cpu,
         LossCurve(out_dir / "loss_curve.png"),
         LearningRateMonitor(logging_interval="step"),
     ]
@@ -191,6 +193,7 @@ def train(
                 "global_step": trainer.global_step,
                 "train_seconds_this_run": round(elapsed, 3),
                 "train_seconds": round(timer.seconds, 3),
+                "train_cpu_seconds": round(cpu.seconds, 3),
                 "train_images": (
                     len(train_set.files) if isinstance(train_set, PhotoCrops) else n_train
                 ),

@@ -170,7 +170,9 @@ DURATION = re.compile(r"^\d+:\d{1,2}:\d{1,2}:\d{1,2}$")
 @dataclass
 class TrainerSection:
     """``trainer``: batch size, budget (steps, epochs, wall-clock ``max_time`` as
-    "DD:HH:MM:SS"), how often to validate, checkpoint and log, precision, threads and
+    "DD:HH:MM:SS", CPU time ``max_cpu_minutes``: the training process's user + system
+    time over all its threads, summed over resumed runs; the first limit reached ends
+    training), how often to validate, checkpoint and log, precision, threads and
     hardware.
 
     Data-parallel training (:mod:`tinct.train.distributed`): ``devices`` processes per
@@ -184,6 +186,7 @@ class TrainerSection:
     max_steps: int | None = field(default=1000, metadata=_check(minimum=1))
     max_epochs: int | None = field(default=None, metadata=_check(minimum=1))
     max_time: str | None = None
+    max_cpu_minutes: float | None = field(default=None, metadata=_check(above=0))
     val_every_steps: int = field(default=250, metadata=_check(minimum=1))
     checkpoint_every_steps: int = field(default=250, metadata=_check(minimum=1))
     log_every_steps: int = field(default=10, metadata=_check(minimum=1))

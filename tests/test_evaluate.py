@@ -21,7 +21,13 @@ from tinct.data.folders import ImageFolder
 from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.features import frechet_distance
 from tinct.eval.metrics.pixel import colourfulness
-from tinct.eval.results import build_index, readme_table, update_readme
+from tinct.eval.results import (
+    MissingBaselines,
+    build_index,
+    missing_baselines,
+    readme_table,
+    update_readme,
+)
 from tinct.eval.runner import evaluate
 from tinct.eval.truth import constant_chroma, greyscale_baseline, prepare_truth
 from tinct.io import read_image_numpy
@@ -208,6 +214,14 @@ def test_temperature_sweep_and_report(tmp_path: Path, two_bin_model: Path) -> No
     md = write_report(result, tmp_path / "report", command="tinct evaluate test")
     text = md.read_text()
     assert "Command: `tinct evaluate test`" in text and "## Temperature sweep: two-bin" in text
+    # Every quality table of the report carries both baselines (the sweep's too).
+    assert missing_baselines(text) == []
+    grey = json.loads((tmp_path / "report" / "results.json").read_text())
+    data_summary = grey["summary"]["greyscale"]
+    assert (
+        f"| greyscale | {data_summary['colourfulness']:.1f} | {data_summary['rmse_ab']:.2f} |"
+        in text
+    )
     files = ["summary.csv", "per_image.csv", "results.json", "ab_histograms.png"]
     files += ["ab_error_curve.png", "per_image.png", "samples.jpg", "temperature_two-bin.png"]
     for name in files:
@@ -310,6 +324,32 @@ def test_cli_evaluate_benchmark_and_results(
     assert main(["results", "--dir", str(tmp_path / "results"), "--readme",
                  str(tmp_path / "photos" / "missing.md"), "--benchmark",
                  str(tmp_path / "none.json")]) == 2  # fmt: skip
+
+
+def test_results_refuse_a_quality_table_without_its_baselines(tmp_path: Path) -> None:
+    header = "| model | PSNR ↑ | ΔE00 ↓ |\n|---|---|---|\n"
+    fair = (
+        header + "| **greyscale** | 20.1 | 13.5 |\n| mean-chroma | 20.2 | 14.0 |\n| a | 21 | 12 |\n"
+    )
+    assert missing_baselines(fair) == []
+    # The baseline may sit in the second cell (e.g. a "class | model | ..." table).
+    by_class = "| class | model | ab RMSE |\n|---|---|---|\n| x | greyscale | 1 |\n"
+    by_class += "| x | mean chroma | 2 |\n"
+    assert missing_baselines(by_class) == []
+    # Tables that are not about colourisation quality need no baselines.
+    assert missing_baselines("| model | top-1 accuracy |\n|---|---|\n| a | 0.5 |\n") == []
+    unfair = "intro\n\n" + header + "| greyscale | 20.1 | 13.5 |\n| a | 21 | 12 |\n"
+    assert missing_baselines(unfair) == [(3, "| model | PSNR ↑ | ΔE00 ↓ |", ["mean-chroma"])]
+
+    (tmp_path / "ok.md").write_text("# OK\n\nCommand: `x`\n\n" + fair)
+    (tmp_path / "bad.md").write_text("# Bad\n\nCommand: `y`\n\n" + unfair)
+    with pytest.raises(MissingBaselines, match=r"bad.md:7: .* lacks the mean-chroma row"):
+        build_index(tmp_path)
+    assert main(["results", "--dir", str(tmp_path), "--readme", ""]) == 2
+    assert not (tmp_path / "index.md").exists()
+    (tmp_path / "bad.md").unlink()
+    assert main(["results", "--dir", str(tmp_path), "--readme", ""]) == 0
+    assert "[ok.md](ok.md)" in (tmp_path / "index.md").read_text()
 
 
 def test_results_index_and_readme_markers(tmp_path: Path) -> None:

@@ -212,12 +212,15 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 def run_results(args: argparse.Namespace) -> int:
-    from tinct.eval.results import readme_table, update_readme, write_index
+    from tinct.eval.results import MissingBaselines, readme_table, update_readme, write_index
 
     results = Path(args.dir)
     if not results.is_dir():
         return fail(f"{results}: no such folder")
-    index = write_index(results)
+    try:
+        index = write_index(results)
+    except MissingBaselines as err:
+        return fail(f"not indexed: {err}")
     print(f"index: {index}")
     bench = Path(args.benchmark) if args.benchmark else results / "benchmark" / "benchmark.json"
     if args.readme:

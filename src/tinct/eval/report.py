@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from torch import Tensor
 
-from tinct.eval.config import EvalResult
+from tinct.eval.config import BASELINES, EvalResult
 from tinct.eval.metrics.distribution import AB_HIST_EDGES
 from tinct.eval.truth import IMAGE_METRICS, greyscale_baseline
 from tinct.io import atomic_path, write_text_atomic
@@ -180,6 +180,14 @@ def write_report(
                 f"| {r['temperature']:g} | {r['colourfulness']:.1f} | {r['rmse_ab']:.2f} | "
                 f"{r['rmse_rgb']:.2f} | {r['ciede2000']:.2f} |"
                 for r in rows
+            ),
+            # The baselines of the same run, for scale.
+            *(
+                f"| {b} | {result.summary[b]['colourfulness']:.1f} | "
+                f"{result.summary[b]['rmse_ab']:.2f} | {result.summary[b]['rmse_rgb']:.2f} | "
+                f"{result.summary[b]['ciede2000']:.2f} |"
+                for b in BASELINES
+                if b in result.summary
             ),
             "",
             f"![temperature sweep of {name}](temperature_{slug}.png)",

@@ -5,6 +5,13 @@ Every results page (Markdown) that tinct writes opens with ``# Title`` and has a
 :func:`readme_table` turns a ``benchmark.json`` into the README's top-level table, which
 :func:`update_readme` puts between the ``<!-- results:start -->`` and
 ``<!-- results:end -->`` markers. ``tinct results`` runs all three.
+
+A results page may not present colourisation quality without its baselines: every
+Markdown table whose header names a quality metric (:data:`QUALITY_COLUMNS`: ΔE, CIEDE2000,
+PSNR, SSIM, RMSE, colourfulness, AuC, FD-Lite) must have a ``greyscale`` row and a
+``mean-chroma`` row (the model cell, one of a row's first three cells, starts with the
+name), measured in the same run. :func:`missing_baselines` finds the tables that lack
+them, and :func:`build_index` refuses to index a folder that has one.
 """
 
 from __future__ import annotations
@@ -18,6 +25,12 @@ from typing import Any
 from tinct.io import write_text_atomic
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+#: Header words that make a Markdown table a colourisation-quality table.
+QUALITY_COLUMNS = re.compile(
+    r"ΔE|\bdE\b|CIEDE|PSNR|SSIM|RMSE|colourfulness|\bAuC\b|FD-Lite", re.IGNORECASE
+)
+BASELINE_ROWS = (("greyscale",), ("mean-chroma", "mean chroma"))
+_RULE = re.compile(r"^\|[\s:|-]+\|$")
 _COMMAND = re.compile(r"^(?:Command|Made by):\s*`(?P<cmd>[^`]+)`", re.MULTILINE)
 
 
@@ -31,8 +44,48 @@ def page_summary(path: Path) -> tuple[str, str | None]:
     return title, match.group("cmd") if match else None
 
 
+class MissingBaselines(ValueError):
+    """A results page has a quality table without the greyscale and mean-chroma rows."""
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip().strip("*`_ ").lower() for c in row.strip().strip("|").split("|")]
+
+
+def missing_baselines(text: str) -> list[tuple[int, str, list[str]]]:
+    """The quality tables of a Markdown page that lack a baseline row: (line number of
+    the header, the header, the missing baseline names)."""
+    lines = text.splitlines()
+    found = []
+    i = 0
+    while i < len(lines) - 1:
+        head, rule = lines[i].strip(), lines[i + 1].strip()
+        if not (head.startswith("|") and _RULE.match(rule)):
+            i += 1
+            continue
+        j = i + 2
+        while j < len(lines) and lines[j].strip().startswith("|"):
+            j += 1
+        if QUALITY_COLUMNS.search(head):
+            firsts = [_cells(row)[:3] for row in lines[i + 2 : j]]
+            missing = [
+                names[0]
+                for names in BASELINE_ROWS
+                if not any(c.startswith(names) for row in firsts for c in row)
+            ]
+            if missing:
+                found.append((i + 1, head, missing))
+        i = j
+    return found
+
+
 def build_index(results_dir: str | os.PathLike[str]) -> str:
-    """Markdown of ``index.md``: one row per results page under ``results_dir``."""
+    """Markdown of ``index.md``: one row per results page under ``results_dir``.
+
+    Raises:
+        MissingBaselines: a page has a quality table without the greyscale and
+            mean-chroma rows (every such table is named).
+    """
     root = Path(results_dir)
     pages = sorted(
         p
@@ -49,6 +102,16 @@ def build_index(results_dir: str | os.PathLike[str]) -> str:
         "|---|---|---|",
     ]
     missing = []
+    unfair = [
+        f"{page}:{line}: the table '{head[:60]}' lacks the {' and '.join(names)} row"
+        for page in pages
+        for line, head, names in missing_baselines(page.read_text(encoding="utf-8"))
+    ]
+    if unfair:
+        raise MissingBaselines(
+            "quality tables must show the greyscale and mean-chroma baselines measured "
+            "in the same run:\n  " + "\n  ".join(unfair)
+        )
     for page in pages:
         title, command = page_summary(page)
         rel = page.relative_to(root).as_posix()

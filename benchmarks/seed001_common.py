@@ -29,7 +29,7 @@ from tinct.data.cifar import CIFAR10, random_crops_32, write_cifar10_format
 from tinct.data.registry import open_dataset
 from tinct.data.sample import collate_samples
 from tinct.data.shapes import SHAPES, render_shapes
-from tinct.models import load_metadata
+from tinct.models import load_metadata, load_model
 from tinct.train import resolve_config, train
 from tinct.train.config import dump_config, load_yaml
 
@@ -176,6 +176,21 @@ def val_uv_baselines(root: Path, classes: list[str] | None = None) -> dict[str, 
         "greyscale": float(torch.mean(uv**2)),
         "mean-chroma": float(torch.mean((uv - mean) ** 2)),
     }
+
+
+@torch.inference_mode()
+def sample_uv_mse(model_file: Path, root: Path, classes: list[str] | None = None) -> float:
+    """MSE of normalised UV of a CVAE's colourisations of the CIFAR-format ``root``'s test
+    crops, one sample each from the conditional encoder (generator seed 0): what the
+    model gives without seeing the colours, unlike its logged validation MSE."""
+    model = load_model(model_file).eval()
+    dataset = CIFAR10(root, "test", classes=classes, space="yuv", progress=False)
+    batch = collate_samples([dataset[i] for i in range(len(dataset))])
+    output = model.sample(batch.l, generator=torch.Generator().manual_seed(0))
+    if output.chroma_norm is None:
+        raise ValueError(f"{model_file}: the model gives no chroma")
+    truth = normalize_chroma(batch.chroma, "yuv")
+    return float(torch.mean((output.chroma_norm.float() - truth) ** 2))
 
 
 def beating(scores: dict[str, float], baseline: float) -> list[str]:

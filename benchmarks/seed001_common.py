@@ -16,11 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from tinct.data.cifar import random_crops_32, write_cifar10_format
+from tinct.color import (
+    lab_to_rgb,
+    lightness_chroma_to_rgb,
+    normalize_chroma,
+    rgb_to_lab,
+    rgb_to_lightness_chroma,
+)
+from tinct.data.cifar import CIFAR10, random_crops_32, write_cifar10_format
 from tinct.data.registry import open_dataset
+from tinct.data.sample import collate_samples
 from tinct.data.shapes import SHAPES, render_shapes
-from tinct.models import load_metadata
+from tinct.models import load_metadata, load_model
 from tinct.train import resolve_config, train
 from tinct.train.config import dump_config, load_yaml
 
@@ -126,3 +135,71 @@ def fmt_seconds(seconds: float) -> str:
         return "n/a"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+# ---------------------------------------------------------------- baselines
+# The two baselines of ``tinct evaluate`` (tinct.eval.runner), for the 32x32 YUV pages.
+
+
+def greyscale_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """The greyscale baseline: the image's own Y with U = V = 0, RGB ``(B, 3, h, w)``."""
+    y, _ = rgb_to_lightness_chroma(rgb, "yuv")
+    return lightness_chroma_to_rgb(y, torch.zeros_like(rgb[:, :2]), "yuv").clamp(0, 1)
+
+
+def mean_chroma_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """The mean-chroma baseline as ``tinct evaluate`` defines it: each image's CIE L*
+    with one constant a*b* everywhere, the mean a*b* of all of ``rgb`` (the evaluated
+    ground truth: an oracle no model is given)."""
+    lab = rgb_to_lab(rgb)
+    mean_ab = lab[:, 1:].mean(dim=(0, 2, 3), keepdim=True)
+    return lab_to_rgb(torch.cat([lab[:, :1], mean_ab.expand_as(lab[:, 1:])], dim=1)).clamp(0, 1)
+
+
+def uv_mse(rgb: torch.Tensor, truth: torch.Tensor) -> float:
+    """MSE of normalised UV (U/0.436, V/0.615) between a colourisation and the truth,
+    both RGB in [0, 1]: the quantity the YUV models are trained on."""
+    uv = normalize_chroma(rgb_to_lightness_chroma(rgb, "yuv")[1], "yuv")
+    uv_true = normalize_chroma(rgb_to_lightness_chroma(truth, "yuv")[1], "yuv")
+    return float(torch.mean((uv - uv_true) ** 2))
+
+
+def val_uv_baselines(root: Path, classes: list[str] | None = None) -> dict[str, float]:
+    """What the validation MSE of normalised UV would be for the greyscale baseline
+    (U = V = 0) and for the mean-chroma one in UV (one constant UV, the mean of the
+    validation crops: the best constant), on the CIFAR-format ``root``'s test crops."""
+    dataset = CIFAR10(root, "test", classes=classes, space="yuv", progress=False)
+    chroma = collate_samples([dataset[i] for i in range(len(dataset))]).chroma
+    uv = normalize_chroma(chroma, "yuv")
+    mean = uv.mean(dim=(0, 2, 3), keepdim=True)
+    return {
+        "greyscale": float(torch.mean(uv**2)),
+        "mean-chroma": float(torch.mean((uv - mean) ** 2)),
+    }
+
+
+@torch.inference_mode()
+def sample_uv_mse(model_file: Path, root: Path, classes: list[str] | None = None) -> float:
+    """MSE of normalised UV of a CVAE's colourisations of the CIFAR-format ``root``'s test
+    crops, one sample each from the conditional encoder (generator seed 0): what the
+    model gives without seeing the colours, unlike its logged validation MSE."""
+    model = load_model(model_file).eval()
+    dataset = CIFAR10(root, "test", classes=classes, space="yuv", progress=False)
+    batch = collate_samples([dataset[i] for i in range(len(dataset))])
+    output = model.sample(batch.l, generator=torch.Generator().manual_seed(0))
+    if output.chroma_norm is None:
+        raise ValueError(f"{model_file}: the model gives no chroma")
+    truth = normalize_chroma(batch.chroma, "yuv")
+    return float(torch.mean((output.chroma_norm.float() - truth) ** 2))
+
+
+def beating(scores: dict[str, float], baseline: float) -> list[str]:
+    """Names in ``scores`` (lower is better) strictly below ``baseline``."""
+    return [name for name, value in scores.items() if math.isfinite(value) and value < baseline]
+
+
+def names_or_none(names: list[str]) -> str:
+    """``"a, b and c"``, or ``"none"``."""
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -3,23 +3,29 @@
 1. **Shape Set** (section 5.2): the YUV CNN and the CVAE trained on Shape Set (32x32,
    written in CIFAR-10 format); on the 500 test images, per shape class, whether the
    pixels inside the shape masks get the shape's hue (:func:`tinct.eval.shapes.
-   shape_colour_assignment`), next to the ground truth.
+   shape_colour_assignment`), next to the ground truth and the greyscale and
+   mean-chroma baselines.
 2. **Per-class training** (section 5.3): every ``--models`` config trained on each of
    ``--classes`` of the labelled photo corpus in CIFAR-10 format (the offline stand-in
    for CIFAR-10 classes); RMSE of ab (CIE Lab) and colourfulness of the outputs on that
    class's test crops, and sample grids.
 3. **Training time** (table 5.1): the per-class runs of the first class, side by side
-   (the CGAN row is left to issue 6 unless a GAN config is among ``--models``).
+   (the CNN, the CGAN and the CVAE by default), with the MSE of normalised UV of their
+   colourisations next to the baselines'.
 4. **Diversity vs. reconstruction weight W** (section 5.4.3, figure 5.6): ``cvae`` (and
    ``cvae-conv``) trained on the first class with several W; ``--samples`` samples of
    each test crop; mean pairwise ab distance per pixel and the spread of colourfulness
    (:mod:`tinct.eval.diversity`), and the ab RMSE of the samples.
 
-Every run uses one CPU thread; runs go to ``--work`` and are reused when the script is
-run again with the same settings.
+Every quality table has the greyscale baseline (Y with U = V = 0) and, where it scores
+colourisations, the mean-chroma one (``tinct evaluate``'s: CIE L* with the mean a*b* of
+the evaluated truth, an oracle); the text says which trained models beat them. Every
+run uses one CPU thread; runs go to ``--work`` and are reused when the script is run
+again with the same settings.
 
 Usage: python benchmarks/seed001_eval.py [--out docs/results] [--work runs/seed001]
-           [--models configs/yuv-cnn.yaml,configs/cvae.yaml] [--classes monuments,fishes]
+           [--models configs/yuv-cnn.yaml,configs/gan/cgan-yuv.yaml,configs/cvae.yaml]
+           [--classes monuments,fishes]
            [--weights 10,100,1000,10000,100000] [--epochs 20] [--shape-steps 600] [--samples 8]
            [--only shapes,classes,diversity]
 """
@@ -44,11 +50,16 @@ import torch
 from PIL import Image
 from seed001_common import (
     Run,
+    beating,
     build_corpus_cifar,
     build_shapes_cifar,
     fmt_seconds,
+    greyscale_rgb,
     last,
+    mean_chroma_rgb,
+    names_or_none,
     run_config,
+    uv_mse,
 )
 
 from tinct.color import lightness_chroma_to_rgb, rgb_to_lab, rgb_to_lightness_chroma
@@ -63,12 +74,15 @@ from tinct.eval import (
     shape_colour_assignment,
 )
 from tinct.models import Colouriser, load_model
+from tinct.train import resolve_config
 
-CNN, CVAE, CVAE_CONV = (
+CNN, CGAN, CVAE, CVAE_CONV = (
     Path("configs/yuv-cnn.yaml"),
+    Path("configs/gan/cgan-yuv.yaml"),
     Path("configs/cvae.yaml"),
     Path("configs/cvae-conv.yaml"),
 )
+BASELINES = ("greyscale", "mean-chroma")
 ONE_THREAD = ["trainer.threads=1", "data.num_workers=0"]
 
 
@@ -145,7 +159,11 @@ def shapes_section(args: argparse.Namespace, report: dict[str, Any]) -> list[str
     items = [render_shapes((2, i), 32) for i in range(500)]  # the test split (seed 2)
     rgb = torch.from_numpy(np.stack([r for r, _, _ in items])).permute(0, 3, 1, 2).float() / 255
     masks = torch.from_numpy(np.stack([m for _, m, _ in items])).long()
-    predictions = {"ground truth": rgb}
+    predictions = {
+        "ground truth": rgb,
+        "greyscale": greyscale_rgb(rgb),
+        "mean-chroma": mean_chroma_rgb(rgb),
+    }
     generator = torch.Generator().manual_seed(0)
     for name, run in runs.items():
         predictions[name] = colourise_batch(load_model(run.model), rgb, generator)
@@ -155,9 +173,17 @@ def shapes_section(args: argparse.Namespace, report: dict[str, Any]) -> list[str
         "|---|---|---|---|---|---|---|---|---|",
     ]
     report["shapes"] = {}
+    assigned: dict[str, float] = {}
     for name, pred in predictions.items():
         stats = shape_colour_assignment(pred, masks)
         report["shapes"][name] = [s.as_dict() for s in stats]
+        # Pixels of all three shapes that got their own shape's hue (uncoloured ones count
+        # as wrong): the one number the reading compares.
+        assigned[name] = sum(
+            (s.coloured if math.isfinite(s.coloured) else 0.0)
+            * (s.assigned if math.isfinite(s.assigned) else 0.0)
+            for s in stats
+        ) / len(stats)
         for s in stats:
             conf = " / ".join(fmt(s.confusion[k], 2) for k in SHAPES)
             table.append(
@@ -165,11 +191,20 @@ def shapes_section(args: argparse.Namespace, report: dict[str, Any]) -> list[str
                 f"| {fmt(s.hue_error, 0)} | {fmt(s.coloured, 2)} | {fmt(s.assigned, 2)} "
                 f"| {conf} | {fmt(s.mean_saturation, 2)} |"
             )
-    lightness, _ = rgb_to_lightness_chroma(rgb, "yuv")
-    grey = lightness_chroma_to_rgb(lightness, torch.zeros_like(rgb[:, :2]), "yuv")
+    grey = predictions["greyscale"]
     rows = [[grey[i], predictions["yuv-cnn"][i], predictions["cvae"][i], rgb[i]] for i in range(8)]
     grid_png(rows, args.out / "seed001_shapes.png")
     steps = {n: r.steps for n, r in runs.items()}
+    models = {n: assigned[n] for n in runs}
+    beats_mean = beating({n: -v for n, v in models.items()}, -assigned["mean-chroma"])
+    reading = (
+        "Share of shape pixels coloured with their own shape's hue (coloured x assigned, "
+        "averaged over the three shapes): "
+        + ", ".join(f"{n} {v:.2f}" for n, v in assigned.items())
+        + f". Greyscale colours nothing (0.00); mean-chroma gives every shape the same hue. "
+        f"Better than mean-chroma: {names_or_none(beats_mean)}."
+    )
+    report["shapes_own_hue_share"] = assigned
     return [
         "## 1. Shape Set: does the network learn shape -> colour? (seed section 5.2)",
         "",
@@ -182,9 +217,13 @@ def shapes_section(args: argparse.Namespace, report: dict[str, Any]) -> list[str
         "fraction of the shape's pixels with HSV saturation >= 0.15; *assigned to own "
         "hue*: of those, the fraction whose hue is nearest the shape's own of the three "
         "(chance 0.33); the confusion row gives all three fractions. The CVAE row is one "
-        "sample per image (seed 0).",
+        "sample per image (seed 0). Baselines: *greyscale* (Y with U = V = 0: no pixel is "
+        "coloured, so no hue) and *mean-chroma* (CIE L* with the mean a*b* of the 500 test "
+        "images everywhere: one hue for every shape, an oracle).",
         "",
         *table,
+        "",
+        reading,
         "",
         "![Shape Set: grey input | yuv-cnn | cvae | truth](seed001_shapes.png)",
         "",
@@ -199,6 +238,8 @@ def shapes_section(args: argparse.Namespace, report: dict[str, Any]) -> list[str
 def class_overrides(root: Path, cls: str, n_train: int, batch: int, epochs: int) -> list[str]:
     spe = max(1, n_train // batch)
     return [
+        "data.kind=dataset",
+        "data.name=cifar10",  # the CGAN's config reads Shape Set
         f"data.root={root}",
         f"data.classes=[{cls}]",
         "data.max_val_images=400",
@@ -212,8 +253,6 @@ def class_overrides(root: Path, cls: str, n_train: int, batch: int, epochs: int)
 
 
 def config_batch(config: Path) -> int:
-    from tinct.train import resolve_config
-
     return int(resolve_config(config)["trainer"]["batch_size"])
 
 
@@ -223,8 +262,8 @@ def class_runs(
     n_train = len(CIFAR10(root, "train", classes=[cls], progress=False))
     runs = {}
     for config in configs:
-        # The seed's batches (512, 32) at CPU scale: at most 64 so a class gets >= 10 steps
-        # per epoch.
+        # The seed's batches (512, 512, 32) at CPU scale: at most 64 so a class gets >= 10
+        # steps per epoch.
         batch = min(64, config_batch(config))
         name = model_label(config)
         print(f"[classes] {name} on {cls}", file=sys.stderr, flush=True)
@@ -248,12 +287,13 @@ def classes_section(
     root = build_corpus_cifar(args.work, args.corpus)
     quality = [
         "| class | model | train images | steps | training time | ab RMSE (Lab) "
-        "| colourfulness / truth |",
-        "|---|---|---|---|---|---|---|",
+        "| MSE of normalised UV | colourfulness / truth |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     first_runs: dict[str, Run] = {}
     report["classes"] = {}
     images = []
+    reading = []
     for cls in args.classes:
         runs = class_runs(args, root, cls, configs)
         if not first_runs:
@@ -262,29 +302,39 @@ def classes_section(
         n_train = len(CIFAR10(root, "train", classes=[cls], progress=False))
         lab_truth = rgb_to_lab(rgb)
         m_truth = float(colourfulness(rgb).mean())
-        grey = lightness_chroma_to_rgb(
-            rgb_to_lightness_chroma(rgb, "yuv")[0], torch.zeros_like(rgb[:, :2]), "yuv"
-        )
-        outputs = {"greyscale": grey}
+        outputs = {"greyscale": greyscale_rgb(rgb), "mean-chroma": mean_chroma_rgb(rgb)}
         generator = torch.Generator().manual_seed(0)
         for name, run in runs.items():
             outputs[name] = colourise_batch(load_model(run.model), rgb, generator)
         report["classes"][cls] = {}
         for name, out in outputs.items():
             rmse = float(rmse_ab(rgb_to_lab(out), lab_truth).mean())
+            mse = uv_mse(out, rgb)
             ratio = float(colourfulness(out).mean()) / m_truth
-            run = runs.get(name)
-            report["classes"][cls][name] = {"rmse_ab": rmse, "colourfulness_ratio": ratio}
+            trained = runs.get(name)
+            report["classes"][cls][name] = {
+                "rmse_ab": rmse, "uv_mse": mse, "colourfulness_ratio": ratio,
+            }  # fmt: skip
             quality.append(
-                f"| {cls} | {name} | {n_train if run else ''} | {run.steps if run else ''} "
-                f"| {fmt_seconds(run.train_seconds) if run else ''} | {rmse:.2f} "
-                f"| {ratio:.2f} |"
+                f"| {cls} | {name} | {n_train if trained else ''} "
+                f"| {trained.steps if trained else ''} "
+                f"| {fmt_seconds(trained.train_seconds) if trained else ''} | {rmse:.2f} "
+                f"| {mse:.4f} | {ratio:.2f} |"
             )
+        scores = {n: report["classes"][cls][n]["rmse_ab"] for n in runs}
+        base = report["classes"][cls]
+        reading.append(
+            f"- {cls}: better than greyscale on ab RMSE ({base['greyscale']['rmse_ab']:.2f}): "
+            f"{names_or_none(beating(scores, base['greyscale']['rmse_ab']))}; better than "
+            f"mean-chroma ({base['mean-chroma']['rmse_ab']:.2f}): "
+            f"{names_or_none(beating(scores, base['mean-chroma']['rmse_ab']))}."
+        )
+        shown = [k for k in outputs if k != "mean-chroma"]
         picks = torch.linspace(0, len(rgb) - 1, 8).round().long().tolist()
-        rows = [[outputs[k][i] for k in outputs] + [rgb[i]] for i in picks]
+        rows = [[outputs[k][i] for k in shown] + [rgb[i]] for i in picks]
         png = f"seed001_class_{slug(cls)}.png"
         grid_png(rows, args.out / png)
-        images.append((cls, png, " | ".join([*outputs, "truth"])))
+        images.append((cls, png, " | ".join([*shown, "truth"])))
     lines = [
         "## 2. Per-class training (seed section 5.3)",
         "",
@@ -294,11 +344,19 @@ def classes_section(
         "`tinct.data.CIFAR10` with `data.classes`); with internet, "
         "`data.root` pointing at real CIFAR-10 and `data.classes=[horse]` runs the same "
         f"configs. Each model: {args.epochs} epochs of its class's training crops, batch "
-        "min(config, 64), Adam 1e-3, one CPU thread. Scored on the class's test crops "
-        "(test photos): RMSE of ab in CIE Lab, and mean colourfulness (Hasler & "
-        "Süsstrunk) over the ground truth's; the CVAE is one sample per image.",
+        "min(config, 64), its config's optimiser (Adam 1e-3; the CGAN Adam 2e-4, beta1 0.5, "
+        "adversarial loss only), one CPU thread. Scored on the class's test crops (test "
+        "photos): RMSE of ab in CIE Lab, MSE of normalised UV (U/0.436, V/0.615, what the "
+        "CNN and the CVAE are trained on), and mean colourfulness (Hasler & Süsstrunk) "
+        "over the ground truth's; the CVAE is one sample per image. Baselines: "
+        "*greyscale* (Y with U = V = 0) and *mean-chroma* (CIE L* with the mean a*b* of the "
+        "class's test crops everywhere, an oracle).",
         "",
         *quality,
+        "",
+        "Which trained models beat the baselines (lower ab RMSE):",
+        "",
+        *reading,
         "",
     ]
     for cls, png, header in images:
@@ -306,29 +364,35 @@ def classes_section(
     return lines, first_runs
 
 
-def timing_section(args: argparse.Namespace, runs: dict[str, Run]) -> list[str]:
+CURVE_KEYS = (
+    ("train/loss", "--"),
+    ("train/g_loss", "--"),
+    ("train/d_loss", ":"),
+    ("val/loss", "o-"),
+)
+
+
+def timing_section(
+    args: argparse.Namespace, report: dict[str, Any], runs: dict[str, Run]
+) -> list[str]:
     cls = args.classes[0]
+    scores = report["classes"][cls]
     table = [
-        "| model | epochs | steps | batch | training time | s per epoch | final val MSE "
-        "(normalised UV) |",
+        "| model | epochs | steps | batch | training time | s per epoch | MSE of normalised "
+        "UV (test crops) |",
         "|---|---|---|---|---|---|---|",
+        *(f"| {name} | | | | | | {scores[name]['uv_mse']:.4f} |" for name in BASELINES),
     ]
     for name, run in runs.items():
         trainer = run.config["trainer"]
-        val = run.metrics.get("val/mse") or run.metrics.get("val/loss", [])
         table.append(
             f"| {name} | {args.epochs} | {run.steps} | {trainer['batch_size']} "
             f"| {fmt_seconds(run.train_seconds)} | {run.train_seconds / args.epochs:.1f} "
-            f"| {fmt(last(val), 4)} |"
-        )
-    if not any("gan" in name for name in runs):
-        table.append(
-            "| CGAN | not run on this class (`configs/gan/cgan-yuv.yaml`; its Shape Set run "
-            "is in [gans.md](gans.md)) | | | | | |"
+            f"| {scores[name]['uv_mse']:.4f} |"
         )
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4))
     for ax, (name, run) in zip(np.atleast_1d(axes), runs.items(), strict=True):
-        for key, style in (("train/loss", "--"), ("val/loss", "o-")):
+        for key, style in CURVE_KEYS:
             series = run.metrics.get(key, [])
             if series:
                 ax.plot(*zip(*series, strict=True), style, label=key, markersize=3)
@@ -339,6 +403,9 @@ def timing_section(args: argparse.Namespace, runs: dict[str, Run]) -> list[str]:
     fig.tight_layout()
     fig.savefig(args.out / "seed001_curves.png", dpi=100)
     plt.close(fig)
+    mse = {n: scores[n]["uv_mse"] for n in runs}
+    times = sorted(runs.items(), key=lambda item: item[1].train_seconds)
+    order = " < ".join(f"{n} ({fmt_seconds(r.train_seconds)})" for n, r in times)
     return [
         f"## 3. Training time (seed table 5.1) on the `{cls}` class",
         "",
@@ -346,12 +413,25 @@ def timing_section(args: argparse.Namespace, runs: dict[str, Run]) -> list[str]:
         "its own stopping point: CNN 9 min 41 s, CGAN 29 min 54 s, CVAE 2 min 45 s on "
         "CIFAR-10 horses on a Colab GPU). Training time is Lightning's fit loop including "
         "one validation per epoch, one CPU thread on a 2-core machine shared with another "
-        "run. The CVAE's loss is W * MSE + KL, the CNN's MSE; the MSE column compares "
-        "reconstruction (the CVAE's through its training encoder).",
+        "run. The losses differ (the CNN's MSE, the CGAN's adversarial BCE with its "
+        "discriminator's step, the CVAE's W * MSE + KL), so the last column scores what "
+        "each model gives on the class's test crops: the MSE of normalised UV of its "
+        "colourisation (the CVAE's: one sample from the conditional encoder), next to the "
+        "baselines'.",
         "",
         *table,
         "",
+        f"Training time here: {order} (the seed: CVAE < CNN < CGAN). Better than greyscale "
+        f"({scores['greyscale']['uv_mse']:.4f}) on this MSE: "
+        f"{names_or_none(beating(mse, scores['greyscale']['uv_mse']))}; better than "
+        f"mean-chroma ({scores['mean-chroma']['uv_mse']:.4f}): "
+        f"{names_or_none(beating(mse, scores['mean-chroma']['uv_mse']))}.",
+        "",
         "![learning curves](seed001_curves.png)",
+        "",
+        "Curves: `train/loss` and `val/loss` (the CNN: MSE; the CVAE: W * MSE + KL); the "
+        "CGAN logs `train/g_loss` and `train/d_loss` (BCE) and `val/loss` (L1 of normalised "
+        "UV).",
         "",
     ]
 
@@ -373,6 +453,13 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
         "| colourfulness range | ab RMSE of samples |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    baseline_rmse = {
+        name: float(rmse_ab(rgb_to_lab(out), lab_truth).mean())
+        for name, out in (("greyscale", greyscale_rgb(rgb)), ("mean-chroma", mean_chroma_rgb(rgb)))
+    }
+    for name, value in baseline_rmse.items():
+        table.append(f"| {name} | | | | 0.00 | 0.00 | 0.00 | {value:.2f} |")
+    report["diversity_baselines"] = baseline_rmse
     report["diversity"] = []
     grid_rows: list[list[torch.Tensor]] = []
     variants = [(CVAE, w) for w in args.weights] + [(CVAE_CONV, w) for w in args.conv_weights]
@@ -420,10 +507,10 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
             f"| {div.colourfulness_range:.2f} | {rmse:.2f} |"
         )
         for out, i in zip(samples_first, shown, strict=True):
-            lightness, _ = rgb_to_lightness_chroma(rgb[i : i + 1], "yuv")
-            grey = lightness_chroma_to_rgb(lightness, torch.zeros_like(rgb[:1, :2]), "yuv")
-            grid_rows.append([grey[0], *out[:6], rgb[i]])
+            grid_rows.append([greyscale_rgb(rgb[i : i + 1])[0], *out[:6], rgb[i]])
     grid_png(grid_rows, args.out / "seed001_diversity.png")
+    kwargs = resolve_config(CVAE)["model"]["kwargs"]
+    cvae_note = f"layout {kwargs.get('layout', 'figure')}, latent {kwargs.get('latent_dim')}"
     reading = []
     for name in dict.fromkeys(d["model"] for d in report["diversity"]):
         rows = sorted((d for d in report["diversity"] if d["model"] == name), key=lambda d: d["W"])
@@ -440,10 +527,17 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
             f"- `{name}`: most diverse at W = {top['W']:g} (pairwise ab distance "
             f"{top['pairwise_ab']:.2f}); diversity {trend}"
         )
+    for name, value in baseline_rmse.items():
+        better = [
+            f"{d['model']} W = {d['W']:g}" for d in report["diversity"] if d["rmse_ab"] < value
+        ]
+        reading.append(
+            f"- Samples better than {name} on ab RMSE ({value:.2f}): {names_or_none(better)}."
+        )
     return [
         "## 4. Diversity vs. reconstruction weight W (seed section 5.4.3, figure 5.6)",
         "",
-        f"`cvae` (latent 1024) and `cvae-conv` trained on the `{cls}` class as in section 2 "
+        f"`cvae` ({cvae_note}) and `cvae-conv` trained on the `{cls}` class as in section 2 "
         f"({args.epochs} epochs) with loss W * MSE + KL for each W. For each of "
         f"{len(rgb)} test crops (evenly spaced over the class's test photos), "
         f"{args.samples} samples drawn from the conditional "
@@ -453,7 +547,8 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
         "over the samples of one image; all averaged over the images. *ab RMSE of "
         "samples*: mean over samples of their ab RMSE to the truth. val MSE / KL: last "
         "validation values of the two loss terms (MSE of normalised UV through the "
-        "training encoder; KL summed over latent dimensions).",
+        "training encoder; KL summed over latent dimensions). Baselines: greyscale and "
+        "mean-chroma (as in section 2, on these crops; one output each, so no diversity).",
         "",
         *table,
         "",
@@ -472,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
     parser.add_argument("--work", type=Path, default=Path("runs/seed001"))
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
-    parser.add_argument("--models", default=f"{CNN},{CVAE}", help="comma-separated configs")
+    parser.add_argument("--models", default=f"{CNN},{CGAN},{CVAE}", help="comma-separated configs")
     parser.add_argument("--classes", default="monuments,fishes")
     parser.add_argument("--weights", default="10,100,1000,10000,100000", help="W values of cvae")
     parser.add_argument("--conv-weights", default="100,1000", help="W values of cvae-conv")
@@ -503,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         sections += shapes_section(args, report)
     if "classes" in only:
         lines, first = classes_section(args, report, configs)
-        sections += lines + timing_section(args, first)
+        sections += lines + timing_section(args, report, first)
     if "diversity" in only:
         sections += diversity_section(args, report)
     defaults = parser.parse_args([])

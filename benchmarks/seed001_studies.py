@@ -1,21 +1,29 @@
-"""Seed 001's design studies of the YUV CNN (section 4.1) at this machine's scale.
+"""Seed 001's design studies of the YUV CNN (section 4.1) and the CVAE (section 4.3.6)
+at this machine's scale.
 
-Every study trains ``configs/yuv-cnn.yaml`` with a few overrides on the offline
-stand-in for CIFAR-10 (the labelled photo corpus cut into 32x32 crops and written in
-CIFAR-10 format, all 10 classes), for a fixed number of epochs, one CPU thread, and
-records the training and validation MSE per epoch and the training time:
+Every study trains a config with a few overrides on the offline stand-in for CIFAR-10
+(the labelled photo corpus cut into 32x32 crops and written in CIFAR-10 format, all 10
+classes), for a fixed number of epochs, one CPU thread, and records the training and
+validation losses per epoch and the training time. ``configs/yuv-cnn.yaml``:
 
 - batch size vs. final loss and time (seed table 4.1);
 - optimiser and learning rate, RMSProp momentum (seed figure 4.3a/b);
 - augmentation types alone and the seed's final combination (figures A.1/A.2, 4.4);
 - L1 and L2 weight penalties and dropout (figures 4.5-4.7).
 
-Writes ``yuv_cnn.md`` (the table, with this command) and one PNG of loss curves per
-study into ``--out``; runs go to ``--work`` and are reused when re-run with the same
-settings.
+``configs/cvae.yaml`` (figure 4.10's network):
+
+- batch size vs. final loss and time (seed table 4.2);
+- latent dimension (seed figure 4.11a) and learning rate (figure 4.11b).
+
+Writes one page per network into ``--out``: ``yuv_cnn.md`` (the CNN's studies) and
+``cvae_studies.md`` (the CVAE's), each with its command, its table (with the greyscale
+and mean-chroma baselines) and one PNG of loss curves per study; runs go to ``--work``
+and are reused when re-run with the same settings.
 
 Usage: python benchmarks/seed001_studies.py [--out docs/results] [--work runs/seed001]
-           [--epochs 4] [--only batch,optimiser,augmentation,regularisation]
+           [--epochs 4] [--only batch,optimiser,augmentation,regularisation,
+           cvae-batch,cvae-latent,cvae-lr]
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +41,23 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from seed001_common import Run, build_corpus_cifar, fmt_seconds, last, run_config
+from seed001_common import (
+    Run,
+    beating,
+    build_corpus_cifar,
+    fmt_seconds,
+    last,
+    names_or_none,
+    run_config,
+    sample_uv_mse,
+    val_uv_baselines,
+)
 
 from tinct.data.cifar import CIFAR10
 
-CONFIG = Path("configs/yuv-cnn.yaml")
-#: The common ground of every study unless it varies it: no augmentation, no dropout,
+CNN_CONFIG = Path("configs/yuv-cnn.yaml")
+CVAE_CONFIG = Path("configs/cvae.yaml")
+#: The common ground of every CNN study unless it varies it: no augmentation, no dropout,
 #: Adam 1e-3, batch 64 (the seed's 512 would give 7 steps per epoch here).
 BASE = [
     "data.augment.seed001=[]",
@@ -46,23 +66,44 @@ BASE = [
     "optim.lr=1.0e-3",
     "trainer.batch_size=64",
 ]
+#: The CVAE studies' common ground: configs/cvae.yaml as it is (figure 4.10's network,
+#: latent 128, W = 1000, Adam 1e-3, batch 32 as the seed settles on, no augmentation).
+CVAE_BASE = [
+    "data.augment.seed001=[]",
+    "optim.name=adam",
+    "optim.lr=1.0e-3",
+    "trainer.batch_size=32",
+]
 
 
 @dataclass
 class Setting:
-    """One run of a study: a label and the overrides on top of :data:`BASE`."""
+    """One run of a study: a label and the overrides on top of the study's base."""
 
     label: str
     overrides: list[str]
 
 
-STUDIES: dict[str, tuple[str, list[Setting]]] = {
-    "batch": (
-        "Batch size (seed table 4.1)",
+@dataclass
+class Study:
+    """A study: its title, the page it is on, its config, base overrides and settings."""
+
+    title: str
+    page: str
+    config: Path
+    base: list[str]
+    settings: list[Setting]
+
+
+CNN_PAGE, CVAE_PAGE = "yuv_cnn", "cvae_studies"
+
+STUDIES: dict[str, Study] = {
+    "batch": Study(
+        "Batch size (seed table 4.1)", CNN_PAGE, CNN_CONFIG, BASE,
         [Setting(f"batch {b}", [f"trainer.batch_size={b}"]) for b in (16, 32, 128, 512, 1024)],
     ),
-    "optimiser": (
-        "Optimiser and learning rate (seed figure 4.3)",
+    "optimiser": Study(
+        "Optimiser and learning rate (seed figure 4.3)", CNN_PAGE, CNN_CONFIG, BASE,
         [
             Setting("SGD lr 1e-2", ["optim.name=sgd", "optim.lr=1.0e-2", "optim.momentum=0.0"]),
             Setting("RMSProp lr 1e-3", ["optim.name=rmsprop", "optim.lr=1.0e-3"]),
@@ -75,8 +116,8 @@ STUDIES: dict[str, tuple[str, list[Setting]]] = {
             Setting("Adam lr 1e-2", ["optim.lr=1.0e-2"]),
         ],
     ),
-    "augmentation": (
-        "Augmentation (seed figures A.1/A.2, 4.4)",
+    "augmentation": Study(
+        "Augmentation (seed figures A.1/A.2, 4.4)", CNN_PAGE, CNN_CONFIG, BASE,
         [
             Setting("none", []),
             *(
@@ -86,8 +127,8 @@ STUDIES: dict[str, tuple[str, list[Setting]]] = {
             Setting("flip+shift+rotation", ["data.augment.seed001=[flip,shift,rotation]"]),
         ],
     ),
-    "regularisation": (
-        "L1/L2 weight penalties and dropout (seed figures 4.5-4.7)",
+    "regularisation": Study(
+        "L1/L2 weight penalties and dropout (seed figures 4.5-4.7)", CNN_PAGE, CNN_CONFIG, BASE,
         [
             Setting("none", []),
             Setting("L1 1e-5", ["loss.weight_l1=1.0e-5"]),
@@ -98,7 +139,25 @@ STUDIES: dict[str, tuple[str, list[Setting]]] = {
             Setting("dropout 0.4", ["model.kwargs.dropout=0.4"]),
         ],
     ),
-}
+    "cvae-batch": Study(
+        "CVAE batch size (seed table 4.2)", CVAE_PAGE, CVAE_CONFIG, CVAE_BASE,
+        [Setting(f"batch {b}", [f"trainer.batch_size={b}"]) for b in (16, 32, 128, 512, 1024)],
+    ),
+    "cvae-latent": Study(
+        "CVAE latent dimension (seed figure 4.11a)", CVAE_PAGE, CVAE_CONFIG, CVAE_BASE,
+        [
+            Setting(f"latent {d}", [f"model.kwargs.latent_dim={d}"])
+            for d in (32, 128, 512, 1024, 5120)
+        ],
+    ),
+    "cvae-lr": Study(
+        "CVAE learning rate (seed figure 4.11b)", CVAE_PAGE, CVAE_CONFIG, CVAE_BASE,
+        [
+            Setting(f"Adam lr {lr}", [f"optim.lr={float(lr)}"])
+            for lr in ("1e-4", "5e-4", "1e-3", "5e-3")
+        ],
+    ),
+}  # fmt: skip
 
 
 def slug(text: str) -> str:
@@ -136,8 +195,16 @@ def per_epoch(series: list[tuple[int, float]], steps_per_epoch: int) -> list[tup
     return [((step + 1) / steps_per_epoch, value) for step, value in series]
 
 
-def plot_study(title: str, runs: list[tuple[Setting, Run, int]], path: Path) -> None:
-    """Training (dashed) and validation (solid) MSE per epoch of every setting."""
+def plot_study(
+    title: str,
+    runs: list[tuple[Setting, Run, int]],
+    path: Path,
+    *,
+    ylabel: str,
+    baselines: dict[str, float] | None = None,
+) -> None:
+    """Training (dashed) and validation (solid) loss per epoch of every setting, and the
+    baselines' validation loss as dotted lines where they are in the same units."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for i, (setting, run, spe) in enumerate(runs):
         colour = f"C{i % 10}"
@@ -147,14 +214,179 @@ def plot_study(title: str, runs: list[tuple[Setting, Run, int]], path: Path) -> 
             ax.plot(*zip(*train, strict=True), "--", color=colour, alpha=0.6, linewidth=1)
         if val:
             ax.plot(*zip(*val, strict=True), "o-", color=colour, label=setting.label, markersize=3)
+    for name, value in (baselines or {}).items():
+        ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(name, (0.01, value), xycoords=("axes fraction", "data"), fontsize=7)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE of normalised UV (+ penalty)")
+    ax.set_ylabel(ylabel)
     ax.set_yscale("log")
     ax.set_title(f"{title}\nsolid: validation, dashed: training")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+@dataclass
+class Row:
+    """One finished setting of a study, as the page reports it."""
+
+    study: str
+    label: str
+    run: Run
+    train_loss: float
+    val_loss: float
+    best_val: float
+    val_mse: float
+    val_kl: float
+    sample_mse: float
+
+
+def run_study(
+    key: str, args: argparse.Namespace, root: Path, n_train: int, n_val: int
+) -> tuple[list[Row], list[tuple[Setting, Run, int]]]:
+    study = STUDIES[key]
+    rows: list[Row] = []
+    done: list[tuple[Setting, Run, int]] = []
+    for setting in study.settings:
+        overrides = [*study.base, *setting.overrides]
+        batch = int(next(o for o in reversed(overrides) if "batch_size" in o).split("=")[1])
+        spe = max(1, n_train // batch)  # drop_last
+        overrides += [
+            f"data.root={root}",
+            "data.classes=null",
+            f"data.max_val_images={n_val}",
+            f"trainer.max_steps={spe * args.epochs}",
+            f"trainer.val_every_steps={spe}",
+            f"trainer.checkpoint_every_steps={spe * args.epochs}",
+            f"trainer.log_every_steps={max(1, spe // 4)}",
+            f"name=study-{key}-{slug(setting.label)}",
+        ]
+        print(f"[{key}] {setting.label}", file=sys.stderr, flush=True)
+        run = run_config(study.config, overrides, args.work / "studies" / key / slug(setting.label))
+        done.append((setting, run, spe))
+        val = run.metrics.get("val/loss", [])
+        # The CNN's loss is the MSE itself; the CVAE logs its MSE of UV apart.
+        mse = run.metrics.get("val/mse") or val
+        rows.append(
+            Row(
+                study=key,
+                label=setting.label,
+                run=run,
+                train_loss=last_epoch_mean(run, spe),
+                val_loss=last(val),
+                best_val=min((v for _, v in val), default=math.nan),
+                val_mse=last(mse),
+                val_kl=last(run.metrics.get("val/kl", [])),
+                # The CVAE's colourisation (a sample, no colours seen); the CNN's val loss
+                # already is its colourisation's MSE.
+                sample_mse=sample_uv_mse(run.model, root) if study.page == CVAE_PAGE else last(val),
+            )
+        )
+    return rows, done
+
+
+def fmt(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else ""
+
+
+def cnn_page(rows: list[Row], baselines: dict[str, float]) -> tuple[list[str], list[str]]:
+    """The CNN page's table and its reading: the loss is the MSE of normalised UV."""
+    table = [
+        "| study | setting | train loss (last epoch) | final val loss | best val loss | steps "
+        "| training time |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| baseline | {name} | | {value:.4f} | | | |" for name, value in baselines.items()),
+        *(
+            f"| {r.study} | {r.label} | {fmt(r.train_loss)} | {fmt(r.val_loss)} "
+            f"| {fmt(r.best_val)} | {r.run.steps} | {fmt_seconds(r.run.train_seconds)} |"
+            for r in rows
+        ),
+    ]
+    return table, reading(rows, baselines, lambda r: r.val_loss, "final val loss")
+
+
+def cvae_page(rows: list[Row], baselines: dict[str, float]) -> tuple[list[str], list[str]]:
+    """The CVAE page's table and its reading: loss W * MSE(YUV) + KL, MSE of UV apart."""
+    table = [
+        "| study | setting | train loss (last epoch) | final val loss | val MSE (UV) "
+        "| val KL | MSE (UV) of a sample | steps | training time |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(f"| baseline | {name} | | | | | {value:.4f} | | |" for name, value in baselines.items()),
+        *(
+            f"| {r.study} | {r.label} | {fmt(r.train_loss, 2)} | {fmt(r.val_loss, 2)} "
+            f"| {fmt(r.val_mse)} | {fmt(r.val_kl, 2)} | {fmt(r.sample_mse)} | {r.run.steps} "
+            f"| {fmt_seconds(r.run.train_seconds)} |"
+            for r in rows
+        ),
+    ]
+    return table, reading(rows, baselines, lambda r: r.sample_mse, "MSE of UV of a sample")
+
+
+def reading(
+    rows: list[Row],
+    baselines: dict[str, float],
+    score: Callable[[Row], float],
+    what: str,
+) -> list[str]:
+    """Per study: the best setting, the spread, and which settings beat the baselines."""
+    lines = [
+        f"Per study, from the table: the lowest {what}, the spread, and which settings "
+        f"beat greyscale ({baselines['greyscale']:.4f}) and mean-chroma "
+        f"({baselines['mean-chroma']:.4f}) on it.",
+        "",
+    ]
+    for key in dict.fromkeys(r.study for r in rows):
+        scores = {r.label: score(r) for r in rows if r.study == key}
+        label, best = min(scores.items(), key=lambda item: item[1])
+        spread = max(scores.values()) - min(scores.values())
+        # Quoted: a setting may be called "none".
+        grey = [f"`{n}`" for n in beating(scores, baselines["greyscale"])]
+        mean = [f"`{n}`" for n in beating(scores, baselines["mean-chroma"])]
+        lines.append(
+            f"- {key}: lowest {what} {best:.4f} with `{label}`; the {len(scores)} settings "
+            f"span {spread:.4f}. Better than greyscale: "
+            + ("all" if len(grey) == len(scores) else names_or_none(grey))
+            + "; better than mean-chroma: "
+            + ("all" if len(mean) == len(scores) else names_or_none(mean))
+            + "."
+        )
+    return lines
+
+
+CNN_TEXT = (
+    'Scale: `configs/yuv-cnn.yaml` (the `yuv-cnn` model, the seed\'s "valid" first '
+    "convolution, {n_train} training and {n_val} validation 32x32 crops of the labelled "
+    "photo corpus in CIFAR-10 format, {corpus}), {epochs} epoch(s) per run, one CPU thread "
+    "on a 2-core machine shared with another training run (times are indicative). Common "
+    "ground unless a study varies it: {base}. Losses are the MSE of normalised UV "
+    "(U/0.436, V/0.615): training loss averaged over the batches logged in the last epoch "
+    "(it includes the weight penalty where one is set), validation loss on the whole "
+    "validation set after the last epoch and its best value after any epoch. Baselines, "
+    "on the same validation crops: *greyscale* predicts U = V = 0, *mean-chroma* one "
+    "constant UV everywhere, the validation crops' mean (the best constant: an oracle no "
+    "model is given). Runs with the same settings give the same losses (seeded); their "
+    "times vary with the load of the shared machine: {repeats}."
+)
+CVAE_TEXT = (
+    "Scale: `configs/cvae.yaml` (the `cvae` model as figure 4.10 draws it: 1,255,285 "
+    "parameters, latent 128 unless the study varies it; loss W * MSE + KL with W = 1000, "
+    "the MSE over Y, U and V as the seed's equation 4.6; {n_train} training and {n_val} "
+    "validation 32x32 crops of the labelled photo corpus in CIFAR-10 format, {corpus}), "
+    "{epochs} epoch(s) per run (the seed: 100), one CPU thread on a 2-core machine shared "
+    "with another training run (times are indicative). Common ground unless a study "
+    "varies it: {base}. *train loss*: W * MSE + KL averaged over the batches logged in the "
+    "last epoch (the seed's table 4.2 reports this loss after 100 epochs); *final val "
+    "loss* the same on the whole validation set after the last epoch, with z drawn from "
+    "the training encoder (it sees the true colours); *val MSE (UV)* the MSE of "
+    "normalised UV (U/0.436, V/0.615) of that reconstruction; *val KL* the KL term (nats, "
+    "summed over the latent dimension). *MSE (UV) of a sample*: the colourisation a user "
+    "gets, z drawn from the conditional encoder (Y only, generator seed 0), on the same "
+    "validation crops: the number to compare with the baselines, *greyscale* (U = V = 0) "
+    "and *mean-chroma* (one constant UV, the validation crops' mean: an oracle). Runs with "
+    "the same settings give the same losses (seeded); their times vary with the load of "
+    "the shared machine: {repeats}."
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,90 +403,69 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--only: unknown studies {sorted(unknown)}; known: {list(STUDIES)}")
     if args.epochs < 1:
         parser.error(f"--epochs must be >= 1, got {args.epochs}")
-    started = time.perf_counter()
     root = build_corpus_cifar(args.work, args.corpus)
     n_train = len(CIFAR10(root, "train", progress=False))
     n_val = len(CIFAR10(root, "test", progress=False))
+    baselines = val_uv_baselines(root)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows: list[str] = []
-    images: list[tuple[str, str]] = []
-    final_val: dict[str, list[tuple[str, float]]] = {key: [] for key in only}
-    all_runs: list[Run] = []
-    for key in only:
-        title, settings = STUDIES[key]
-        done: list[tuple[Setting, Run, int]] = []
-        for setting in settings:
-            overrides = [*BASE, *setting.overrides]
-            batch = int(next(o for o in reversed(overrides) if "batch_size" in o).split("=")[1])
-            spe = max(1, n_train // batch)  # drop_last
-            overrides += [
-                f"data.root={root}",
-                "data.classes=null",
-                f"data.max_val_images={n_val}",
-                f"trainer.max_steps={spe * args.epochs}",
-                f"trainer.val_every_steps={spe}",
-                f"trainer.checkpoint_every_steps={spe * args.epochs}",
-                f"trainer.log_every_steps={max(1, spe // 4)}",
-                f"name=study-{key}-{slug(setting.label)}",
-            ]
-            print(f"[{key}] {setting.label}", file=sys.stderr, flush=True)
-            run = run_config(CONFIG, overrides, args.work / "studies" / key / slug(setting.label))
-            done.append((setting, run, spe))
-            all_runs.append(run)
-            val = run.metrics.get("val/loss", [])
-            best = min((v for _, v in val), default=math.nan)
-            final_val[key].append((setting.label, last(val)))
-            rows.append(
-                f"| {key} | {setting.label} | {last_epoch_mean(run, spe):.4f} "
-                f"| {last(val):.4f} | {best:.4f} | {run.steps} | {fmt_seconds(run.train_seconds)} |"
+    for page in dict.fromkeys(STUDIES[key].page for key in only):
+        started = time.perf_counter()
+        keys = [key for key in only if STUDIES[key].page == page]
+        rows: list[Row] = []
+        images: list[tuple[str, str]] = []
+        for key in keys:
+            study_rows, done = run_study(key, args, root, n_train, n_val)
+            rows += study_rows
+            png = f"{'yuv_cnn' if page == CNN_PAGE else 'cvae'}_{key.removeprefix('cvae-')}.png"
+            plot_study(
+                STUDIES[key].title,
+                done,
+                args.out / png,
+                ylabel="MSE of normalised UV (+ penalty)" if page == CNN_PAGE else "W * MSE + KL",
+                baselines=baselines if page == CNN_PAGE else None,
             )
-        png = f"yuv_cnn_{key}.png"
-        plot_study(title, done, args.out / png)
-        images.append((title, png))
-    command = "python benchmarks/seed001_studies.py " + " ".join(
-        [f"--epochs {args.epochs}", f"--only {','.join(only)}"]
-    )
-    lines = [
-        "# Seed 001's YUV CNN: design studies at CPU scale",
-        "",
-        f"Command: `{command}` (from the repository root, with tinct installed or "
-        "`PYTHONPATH=src`; runs are cached under `runs/seed001` and reused).",
-        "",
-        f"Scale: `configs/yuv-cnn.yaml` (the `yuv-cnn` model, {n_train} training and "
-        f"{n_val} validation 32x32 crops of the labelled photo corpus in CIFAR-10 format, "
-        f"{CORPUS_NOTE}), {args.epochs} epochs per run, one CPU thread on a 2-core machine "
-        "shared with another training run (times are indicative). Common ground unless a "
-        "study varies it: " + ", ".join(f"`{b}`" for b in BASE) + ". Losses are the MSE of "
-        "normalised UV (U/0.436, V/0.615): training loss averaged over the batches logged "
-        "in the last epoch (it includes the weight penalty where one is set), validation "
-        "loss on the whole validation set after the last epoch and its best value after any "
-        "epoch. Runs with the same settings give the same losses (seeded); their times vary "
-        "with the load of the shared machine: " + repeat_note(all_runs) + ".",
-        "",
-        "| study | setting | train loss (last epoch) | final val loss | best val loss | steps "
-        "| training time |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-    ]
-    lines += ["Per study, from the table: the lowest final validation loss and the spread.", ""]
-    for key, values in final_val.items():
-        label, best = min(values, key=lambda item: item[1])
-        spread = max(v for _, v in values) - min(v for _, v in values)
-        lines.append(
-            f"- {key}: lowest final val loss {best:.4f} with {label}; the {len(values)} "
-            f"settings span {spread:.4f}."
+            images.append((STUDIES[key].title, png))
+        command = (
+            f"python benchmarks/seed001_studies.py --epochs {args.epochs} --only {','.join(keys)}"
         )
-    lines.append("")
-    for title, png in images:
-        lines += [f"![{title}]({png})", ""]
-    lines += [
-        f"Total wall time of this script: {fmt_seconds(time.perf_counter() - started)} "
-        "(runs reused from an earlier invocation count as zero).",
-        "",
-    ]
-    (args.out / "yuv_cnn.md").write_text("\n".join(lines))
-    print(f"wrote {args.out / 'yuv_cnn.md'}")
+        cnn = page == CNN_PAGE
+        table, lines = (cnn_page if cnn else cvae_page)(rows, baselines)
+        scale = (CNN_TEXT if cnn else CVAE_TEXT).format(
+            n_train=n_train,
+            n_val=n_val,
+            corpus=CORPUS_NOTE,
+            epochs=args.epochs,
+            base=", ".join(f"`{b}`" for b in (BASE if cnn else CVAE_BASE)),
+            repeats=repeat_note([r.run for r in rows]),
+        )
+        title = (
+            "# Seed 001's YUV CNN: design studies at CPU scale"
+            if cnn
+            else "# Seed 001's CVAE: batch size, latent dimension and learning rate (table "
+            "4.2, figure 4.11) at CPU scale"
+        )
+        text = [
+            title,
+            "",
+            f"Command: `{command}` (from the repository root, with tinct installed or "
+            "`PYTHONPATH=src`; runs are cached under `runs/seed001` and reused).",
+            "",
+            scale,
+            "",
+            *table,
+            "",
+            *lines,
+            "",
+        ]
+        for caption, png in images:
+            text += [f"![{caption}]({png})", ""]
+        text += [
+            f"Total wall time of this page's runs: {fmt_seconds(time.perf_counter() - started)} "
+            "(runs reused from an earlier invocation count as zero).",
+            "",
+        ]
+        (args.out / f"{page}.md").write_text("\n".join(text))
+        print(f"wrote {args.out / f'{page}.md'}")
     return 0
 
 

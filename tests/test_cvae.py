@@ -102,10 +102,15 @@ def test_the_seed_cvae_latent_and_layers() -> None:
     model = create_model("cvae")
     assert model_entry("cvae").family == "cvae" and model_entry("cvae-conv").family == "cvae"
     output = model(torch.rand(3, 1, 32, 32), torch.zeros(3, 2, 32, 32))
-    assert output.extras["mu"].shape == (3, 1024)  # seed 001: latent dimension 1024
-    assert create_model("cvae", latent_dim=128)(torch.rand(1, 1, 32, 32)).extras[
+    assert output.extras["mu"].shape == (3, 128)  # seed 001 figure 4.10: latent 128
+    assert output.extras["luma_norm"].shape == (3, 1, 32, 32)  # the decoder's Y
+    text = create_model("cvae", layout="thesis-text")
+    assert text(torch.rand(1, 1, 32, 32)).extras["prior_mu"].shape == (1, 1024)  # the text
+    assert create_model("cvae", latent_dim=64)(torch.rand(1, 1, 32, 32)).extras[
         "prior_mu"
-    ].shape == (1, 128)
+    ].shape == (1, 64)
+    with pytest.raises(ValueError, match="layout"):
+        create_model("cvae", layout="v0")
     conv = create_model("cvae-conv", latent_channels=8)
     assert conv(torch.rand(1, 1, 48, 64)).extras["prior_mu"].shape == (1, 8, 6, 8)
     with pytest.raises(ValueError, match="multiples of 8"):
@@ -208,3 +213,20 @@ def test_cvae_with_another_reconstruction_loss_is_refused(
     config["loss"]["name"] = "l1"
     with pytest.raises(ValueError, match=r"loss.name 'l1'.*'l2'"):
         ColourisationModule(config)
+
+
+def test_cvae_training_of_the_figure_layout_reconstructs_yuv(
+    tmp_path: Path, shapes_config: ShapesConfig
+) -> None:
+    """Seed 001 equation 4.6: the figure layout's MSE is over Y, U and V."""
+    train(shapes_config(tmp_path / "run", "cvae", reconstruction_weight=10.0), progress=False)
+    metrics = read_metrics(tmp_path / "run" / "logs" / "version_0" / "metrics.csv")
+    step, total = metrics["train/loss"][-1]
+    parts = {k: dict(metrics[f"train/{k}"])[step] for k in ("mse", "mse_luma", "kl")}
+    expected = 10.0 * (2 * parts["mse"] + parts["mse_luma"]) / 3 + parts["kl"]
+    assert total == pytest.approx(expected, rel=1e-4)
+    assert metrics.get("val/mse_luma")
+    # The checkpoint's config names the layout the config left to the default.
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["hyper_parameters"]["config"]["model"]["kwargs"]["layout"] == "figure"
+    assert load_model(tmp_path / "run" / "model.pt").init_kwargs["layout"] == "figure"

@@ -13,7 +13,8 @@ from tinct.color import lightness_chroma_to_rgb, rgb_to_lightness_chroma
 from tinct.data.cifar import CIFAR10, random_crops_32, write_cifar10_format
 from tinct.data.shapes import SHAPES, ShapeSet, render_shapes
 from tinct.eval import shape_colour_assignment
-from tinct.models import load_model
+from tinct.models import create_model, load_model, save_model
+from tinct.pipeline import colourise
 from tinct.train import resolve_config, train
 
 
@@ -101,3 +102,87 @@ def test_the_yuv_cnn_learns_shape_to_colour_on_shape_set(
 
 
 STEPS = 400
+
+
+# ---------------------------------------------------------------- the networks as drawn
+
+#: Seed 001 figure 4.10's parameter counts: training encoder, conditional encoder, decoder.
+FIGURE_4_10 = {"posterior": 478_512, "prior": 478_368, "decoder": 298_405}
+
+
+def n_params(module: torch.nn.Module, prefix: str = "") -> int:
+    return sum(p.numel() for name, p in module.named_parameters() if name.startswith(prefix))
+
+
+def test_the_cvae_has_figure_4_10s_parameters() -> None:
+    model = create_model("cvae")
+    total = n_params(model)
+    assert abs(total - 1_255_285) <= 0.01 * 1_255_285
+    assert total == sum(FIGURE_4_10.values()) == 1_255_285
+    assert n_params(model, "posterior_") == FIGURE_4_10["posterior"]
+    assert n_params(model, "prior_") == FIGURE_4_10["prior"]
+    decoder = n_params(model, "decoder_") + n_params(model, "refine.")
+    assert decoder == FIGURE_4_10["decoder"]
+    assert model.init_kwargs == {"layout": "figure"}  # saved files name the layout
+
+
+def test_the_older_cvae_layout_keeps_its_parameters() -> None:
+    model = create_model("cvae", layout="thesis-text")
+    assert n_params(model) == 3_552_556  # latent 1024, UV-only decoder: as before
+    assert model.latent_dim == 1024
+
+
+def test_model_files_without_the_new_arguments_load_as_their_old_layout(tmp_path: Path) -> None:
+    """Files written before ``layout`` / ``first_padding`` existed keep their network."""
+    for name, kwargs, key, old in (
+        ("cvae", {"layout": "thesis-text", "latent_dim": 16}, "layout", "thesis-text"),
+        ("yuv-cnn", {"first_padding": "same"}, "first_padding", "same"),
+    ):
+        torch.manual_seed(0)
+        model = create_model(name, **kwargs).eval()
+        path = save_model(model, tmp_path / f"{name}.pt", half=False)
+        payload = torch.load(path, weights_only=True)
+        del payload["kwargs"][key]  # as an old file
+        torch.save(payload, path)
+        loaded = load_model(path)
+        assert loaded.init_kwargs[key] == old
+        y = torch.rand(1, 1, 32, 32)
+        g = torch.Generator()
+        with torch.no_grad():
+            torch.testing.assert_close(
+                loaded.sample(y, generator=g.manual_seed(0)).chroma_norm
+                if loaded.supports_sampling
+                else loaded(y).chroma_norm,
+                model.sample(y, generator=g.manual_seed(0)).chroma_norm
+                if model.supports_sampling
+                else model(y).chroma_norm,
+            )
+
+
+def test_the_bundled_cvae_still_loads_and_colourises() -> None:
+    model = load_model("cvae")
+    assert model.init_kwargs["layout"] == "thesis-text"  # not in the file: the old layout
+    rgb = render_shapes((2, 0), 48)[0]
+    out = colourise(rgb, model=model, seed=0)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    hsv_sat = out.max(-1).astype(int) - out.min(-1).astype(int)
+    assert hsv_sat.mean() > 1  # some colour, not the grey input back
+
+
+def test_the_yuv_cnn_first_convolution_is_valid_as_in_the_seed() -> None:
+    model = create_model("yuv-cnn", dropout=0.0).eval()
+    first = model.net[0]
+    assert isinstance(first, torch.nn.Conv2d)
+    assert (first.in_channels, first.out_channels) == (1, 8)
+    assert first.kernel_size == (3, 3) and first.padding == (0, 0) and first.stride == (1, 1)
+    sizes = []
+    for layer in model.net:
+        if isinstance(layer, torch.nn.Conv2d):
+            layer.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1]))
+    with torch.no_grad():
+        out = model(torch.rand(1, 1, 32, 32))
+    assert out.chroma_norm is not None and out.chroma_norm.shape == (1, 2, 32, 32)
+    assert sizes == [30, 15, 8, 4, 8, 16, 16, 32]  # figure 4.9b's generator without BN
+    same = create_model("yuv-cnn", first_padding="same")
+    assert same.net[0].padding == (1, 1)
+    assert n_params(same) == n_params(model) == 232_274

@@ -21,11 +21,29 @@ can give another colourisation: :meth:`ConditionalVAE.sample` takes a
 Two variants:
 
 - ``cvae``: the seed's network. Four stride-2 convolutions (8, 16, 64, 128 filters)
-  flatten into dense layers (512, then ``latent_dim`` for mu and for log sigma²; the
-  seed settles on 1024); the decoder is a dense layer back to the smallest feature map
-  and transposed convolutions. The dense layers fix the resolution (``image_size``,
-  32 in the seed); inputs of another size are resized to it and the chroma is resized
-  back, so the pipeline can feed any photo, with chroma of ``image_size`` detail.
+  flatten into dense layers (512, then ``latent_dim`` for mu and for log sigma²); the
+  decoder is a dense layer back to the smallest feature map and transposed
+  convolutions. The dense layers fix the resolution (``image_size``, 32 in the seed);
+  inputs of another size are resized to it and the chroma is resized back, so the
+  pipeline can feed any photo, with chroma of ``image_size`` detail.
+
+  Two layouts (``layout``), because the seed's text and its layer table disagree:
+
+  - ``"figure"`` (the default): figure 4.10's layer table, 1,255,285 parameters at 32x32
+    (training encoder 478,512, conditional encoder 478,368, decoder 298,405): latent
+    128 (its ``dense_8``/``dense_9``), the decoder's layers after the upsampler are
+    transposed convolutions, and the last one gives three channels, a reconstruction of
+    Y besides UV; the loss's MSE is over all three (equation 4.6, ``MSE(X_YUV, Y_YUV)``),
+    the reconstructed Y is returned as ``extras["luma_norm"]`` and the output chroma is
+    the UV pair (the pipeline keeps the photo's own lightness). The figure's 1,100
+    parameters for ``conv2d_transpose_10`` are a misprint for 1,160 (16 -> 8 filters,
+    3x3): its decoder total, 298,405, counts 1,160.
+  - ``"thesis-text"``: tinct's first reading (the bundled ``cvae.pt`` is one), after
+    the text: latent 1024 (section 4.3.6: "1024 was chosen as the final latent
+    dimension"), and the decoder gives UV only ("the decoder only convolves to produce
+    the UV tensor", section 4.3.3) through ordinary convolutions; 3,552,556 parameters
+    at 32x32. Model files written before ``layout`` existed have no ``layout`` in their
+    kwargs and load as this layout (the registry's ``legacy_defaults``).
 - ``cvae-conv``: fully convolutional. The same encoders stop at 1/8 resolution and
   1x1 convolutions give a *spatial* latent ``(B, latent_channels, h/8, w/8)``; the
   decoder upsamples it with transposed convolutions. No dense layer, so any multiple
@@ -35,7 +53,7 @@ Two variants:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -49,13 +67,20 @@ from tinct.nn.cvae import (
     CONV_ENCODER_CHANNELS,
     SEED_DECODER_CHANNELS,
     SEED_ENCODER_CHANNELS,
+    SEED_FIGURE_LATENT,
+    SEED_TEXT_LATENT,
     conv_encoder,
     conv_upsampler,
     dense_head,
     gaussian,
     refine_head,
     reparameterise,
+    uv_head,
 )
+
+CVAELayout = Literal["figure", "thesis-text"]
+#: The layouts of ``cvae`` (see the module docstring).
+CVAE_LAYOUTS: tuple[str, ...] = ("figure", "thesis-text")
 
 
 class ConditionalVAE(Colouriser):
@@ -63,16 +88,17 @@ class ConditionalVAE(Colouriser):
 
     Subclasses define :meth:`encode_posterior` (normalised YUV -> mu1, logvar1),
     :meth:`encode_prior` (normalised Y -> mu2, logvar2) and :meth:`decode_latent`
-    (z, normalised Y -> coarse UV); this class joins Y and refines (seed 001 section 4.3.3).
+    (z, normalised Y -> coarse UV); this class joins Y and refines (seed 001 section 4.3.3)
+    into UV, or with ``figure_head`` into YUV (figure 4.10c).
     """
 
     supports_sampling: ClassVar[bool] = True
 
-    def __init__(self, *, space: str, refine_channels: int) -> None:
+    def __init__(self, *, space: str, refine_channels: int, figure_head: bool = False) -> None:
         super().__init__()
         self.space = space
-        # Coarse UV concatenated with Y -> refined UV (the seed's last two layers).
-        self.refine = refine_head(refine_channels)
+        # Coarse UV concatenated with Y -> refined UV or YUV (the seed's last two layers).
+        self.refine = refine_head(refine_channels, figure=figure_head)
 
     def encode_posterior(self, yuv_norm: Tensor) -> tuple[Tensor, Tensor]:
         """Training encoder: normalised ``(B, 3, h, w)`` Y|UV -> ``(mu1, logvar1)``."""
@@ -109,7 +135,9 @@ class ConditionalVAE(Colouriser):
         With ``target_chroma_norm`` (the normalised ground-truth chroma, training and
         validation) ``z`` comes from the training encoder's posterior and the extras
         hold both distributions for the KL term. Without it, ``z`` is drawn from the
-        conditional encoder's distribution (seed 001 section 4.3.5).
+        conditional encoder's distribution (seed 001 section 4.3.5). A decoder that
+        reconstructs Y too (the figure layout) returns it as ``extras["luma_norm"]``
+        (normalised like the input, ``(B, 1, h, w)``).
         """
         size = (lightness.shape[-2], lightness.shape[-1])
         y_norm = self._prepare(self.normalize_input(lightness))
@@ -127,8 +155,11 @@ class ConditionalVAE(Colouriser):
             mu, logvar = self.encode_posterior(torch.cat([y_norm, target], dim=1))
             extras.update(mu=mu, logvar=logvar)
             z = reparameterise(mu, logvar, generator)
-        chroma = self._finish(self._decode(z, y_norm), size)
-        return ModelOutput(chroma_norm=chroma, extras=extras)
+        decoded = self._finish(self._decode(z, y_norm), size)
+        if decoded.shape[1] == 3:  # Y, U, V (figure 4.10c)
+            extras["luma_norm"] = decoded[:, :1]
+            decoded = decoded[:, 1:]
+        return ModelOutput(chroma_norm=decoded, extras=extras)
 
     def sample(self, lightness: Tensor, *, generator: torch.Generator | None = None) -> ModelOutput:
         """One colourisation per item of ``lightness``, ``z`` drawn from the conditional
@@ -141,18 +172,24 @@ class ConditionalVAE(Colouriser):
         return self(lightness, normalize_chroma(chroma, self.space))
 
 
-@register_model("cvae", family="cvae")
+@register_model("cvae", family="cvae", legacy_defaults={"layout": "thesis-text"})
 class SeedCVAE(ConditionalVAE):
-    """Seed 001's conditional VAE (dense latent, diverse samples; section 4.3).
+    """Seed 001's conditional VAE (dense latent, diverse samples; section 4.3, figure 4.10).
 
     Encoders (figure 4.10a/b): 3x3 stride-2 convolutions with 8, 16, 64 and 128
-    filters to ``image_size / 16``, flattened, a dense layer of 512, and dense layers
-    of ``latent_dim`` for mu and log sigma². Decoder (figure 4.10c): a dense layer back
-    to the 128-channel map, transposed convolutions 128 -> 64 -> 16 -> 8 -> 2 up to
-    ``image_size``, then Y is concatenated and two convolutions give UV.
+    filters to ``image_size / 16``, flattened, a dense layer of ``hidden``, and dense
+    layers of ``latent_dim`` for mu and log sigma². Decoder (figure 4.10c): a dense layer
+    back to the 128-channel map, transposed convolutions 128 -> 128 -> 64 -> 16 -> 8 up
+    to ``image_size``, a 3x3 layer to UV, then Y is concatenated and two 3x3 layers give
+    the output: YUV through transposed convolutions in the ``"figure"`` layout (1,255,285
+    parameters at the defaults, as figure 4.10 counts), UV through convolutions in the
+    ``"thesis-text"`` layout (see the module docstring).
 
     Args:
-        latent_dim: size of the latent vector (seed: 1024 after figure 4.11a).
+        layout: ``"figure"`` (figure 4.10's table) or ``"thesis-text"`` (the older
+            layout after the text; model files without ``layout`` are this one).
+        latent_dim: size of the latent vector; default 128 in the figure layout (figure
+            4.10), 1024 in the text layout (section 4.3.6).
         image_size: the fixed square resolution of the dense layers (seed: 32); other
             inputs are resized to it and the chroma back to theirs.
         hidden: the dense layer between the flattened features and the latent.
@@ -165,16 +202,23 @@ class SeedCVAE(ConditionalVAE):
     def __init__(
         self,
         *,
-        latent_dim: int = 1024,
+        layout: CVAELayout = "figure",
+        latent_dim: int | None = None,
         image_size: int = 32,
         hidden: int = 512,
         space: str = "yuv",
     ) -> None:
-        super().__init__(space=space, refine_channels=8)
+        if layout not in CVAE_LAYOUTS:
+            raise ValueError(f"layout must be one of {list(CVAE_LAYOUTS)}, got {layout!r}")
+        figure = layout == "figure"
+        super().__init__(space=space, refine_channels=8, figure_head=figure)
+        if latent_dim is None:
+            latent_dim = SEED_FIGURE_LATENT if figure else SEED_TEXT_LATENT
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be positive, got {latent_dim}")
         if image_size < 16 or image_size % 16:
             raise ValueError(f"image_size must be a multiple of 16 (>= 16), got {image_size}")
+        self.layout = layout
         self.image_size = image_size
         self.input_size = image_size
         self.latent_dim = latent_dim
@@ -190,7 +234,7 @@ class SeedCVAE(ConditionalVAE):
         self.decoder_dense = nn.Sequential(nn.Linear(latent_dim, flat), nn.ReLU(inplace=True))
         self.decoder_up = nn.Sequential(
             conv_upsampler(SEED_DECODER_CHANNELS),
-            nn.Conv2d(SEED_DECODER_CHANNELS[-1], 2, 3, padding=1),
+            uv_head(SEED_DECODER_CHANNELS[-1], figure=figure),
         )
 
     def _prepare(self, y_norm: Tensor) -> Tensor:

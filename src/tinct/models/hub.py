@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from tinct.models.base import Colouriser
-from tinct.models.registry import create_model, did_you_mean, list_models
+from tinct.models.registry import create_model, did_you_mean, list_models, with_legacy_defaults
 
 FORMAT = "tinct-model/1"
 
@@ -130,6 +130,9 @@ def _build(path: Path, name: Any, kwargs: Any, state_dict: Any) -> Colouriser:
         )
     if not isinstance(kwargs, dict) or not isinstance(state_dict, dict):
         raise ValueError(f"{path}: malformed model file (kwargs or state_dict is not a mapping)")
+    # Files written before an argument's default changed were built with the old one
+    # (e.g. the cvae layout): name it, so today's default does not apply to them.
+    kwargs = with_legacy_defaults(name, kwargs)
     # The state dict replaces every weight, so skip loading pretrained backbones.
     build_kwargs = {**kwargs, "pretrained": False} if "pretrained" in kwargs else dict(kwargs)
     try:

@@ -10,8 +10,9 @@ module (as timm does), so importing anything from :mod:`tinct.models` fills the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -23,26 +24,49 @@ F = TypeVar("F", bound=Factory)
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """What the registry knows about one architecture."""
+    """What the registry knows about one architecture.
+
+    ``legacy_defaults``: constructor arguments whose default changed after model files
+    were written. A saved model whose kwargs lack such a key was built with the value
+    given here (the old default), not with today's; :func:`create_model` records the
+    current value of these keys in ``init_kwargs``, so new files always name it.
+    """
 
     name: str
     factory: Factory
     family: str
     description: str
+    legacy_defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str | None = None, *, family: str = "regression") -> Callable[[F], F]:
-    """Decorator registering a factory under ``name`` (default: function name, ``_`` -> ``-``)."""
+def register_model(
+    name: str | None = None,
+    *,
+    family: str = "regression",
+    legacy_defaults: Mapping[str, Any] | None = None,
+) -> Callable[[F], F]:
+    """Decorator registering a factory under ``name`` (default: function name, ``_`` -> ``-``).
+
+    ``legacy_defaults``: see :class:`ModelEntry`; every key must be a keyword argument of
+    the factory with a default.
+    """
 
     def wrap(fn: F) -> F:
         key = name or fn.__name__.replace("_", "-")
         if key in _REGISTRY:
             raise ValueError(f"model {key!r} is already registered")
+        legacy = dict(legacy_defaults or {})
+        params = inspect.signature(fn).parameters
+        for arg in legacy:
+            if arg not in params or params[arg].default is inspect.Parameter.empty:
+                raise ValueError(
+                    f"model {key!r}: legacy default {arg!r} is not a defaulted argument"
+                )
         doc = (fn.__doc__ or "").strip().splitlines()
-        _REGISTRY[key] = ModelEntry(key, fn, family, doc[0] if doc else "")
+        _REGISTRY[key] = ModelEntry(key, fn, family, doc[0] if doc else "", legacy)
         return fn
 
     return wrap
@@ -63,11 +87,27 @@ def model_entry(name: str) -> ModelEntry:
 
 
 def create_model(name: str, **kwargs: Any) -> Colouriser:
-    """Build the registered architecture ``name`` with constructor keyword arguments."""
-    model = model_entry(name).factory(**kwargs)
+    """Build the registered architecture ``name`` with constructor keyword arguments.
+
+    ``init_kwargs`` of the model are ``kwargs`` plus the current default of each of the
+    entry's ``legacy_defaults`` keys not given (a saved file then names its layout).
+    """
+    entry = model_entry(name)
+    model = entry.factory(**kwargs)
     model.registry_name = name
-    model.init_kwargs = dict(kwargs)
+    params = inspect.signature(entry.factory).parameters
+    model.init_kwargs = {
+        **{k: params[k].default for k in entry.legacy_defaults if k not in kwargs},
+        **kwargs,
+    }
     return model
+
+
+def with_legacy_defaults(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments a saved ``name`` model was built with: its stored
+    ``kwargs``, plus the old default of each ``legacy_defaults`` key they lack (files
+    written before that argument existed)."""
+    return {**model_entry(name).legacy_defaults, **kwargs}
 
 
 def did_you_mean(key: str, names: Iterable[str]) -> str:

@@ -135,7 +135,7 @@ class EfficientUNetColouriser(Colouriser):
         return list(self.encoder.parameters())
 
 
-@register_model("yuv-cnn")
+@register_model("yuv-cnn", legacy_defaults={"first_padding": "same"})
 class YuvCNN(Colouriser):
     """Seed 001's YUV regression CNN: UV from Y, ReLU, tanh output, dropout (section 4.1).
 
@@ -144,26 +144,38 @@ class YuvCNN(Colouriser):
     filters, the last three with stride 2, then nearest-neighbour upsampling back to
     the input size through 128 -> 32 -> 16 -> 2 filters. Hidden layers use ReLU, the
     output tanh (normalised UV in [-1, 1]); dropout (seed: 0.2) follows every hidden
-    layer after the first. Padding is "same", so any multiple of 8 works (the seed
-    used 32x32 with one "valid" convolution). Trained with MSE (``loss.name: l2``).
+    layer after the first. The first convolution is "valid" as in the seed (32 -> 30,
+    the stride-2 ones give 15, 8 and 4, and the upsamplings 32 back), or "same" with
+    ``first_padding="same"`` (tinct's first layout; model files without
+    ``first_padding`` are that one). Any multiple of 8 works either way (see
+    :func:`tinct.nn.yuv_cnn.yuv_cnn`). Trained with MSE (``loss.name: l2``).
 
     Args:
         dropout: dropout probability after the hidden layers (seed 001 section 4.1.4).
         width: multiplies every layer's filter count (1 = the seed's).
+        first_padding: ``"valid"`` (the seed's) or ``"same"``.
         space: colour space of the lightness/chroma pair (the seed's is "yuv").
     """
 
     input_size = 32
     input_multiple = 8
 
-    def __init__(self, *, dropout: float = 0.2, width: float = 1.0, space: str = "yuv") -> None:
+    def __init__(
+        self,
+        *,
+        dropout: float = 0.2,
+        width: float = 1.0,
+        first_padding: str = "valid",
+        space: str = "yuv",
+    ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
         self.space = space
-        self.net = yuv_cnn(dropout=dropout, width=width)
+        self.first_padding = first_padding
+        self.net = yuv_cnn(dropout=dropout, width=width, first_padding=first_padding)
 
     def forward(self, lightness: Tensor) -> ModelOutput:
         return ModelOutput(chroma_norm=torch.tanh(self.net(self.normalize_input(lightness))))

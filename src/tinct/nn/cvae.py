@@ -5,7 +5,9 @@
 etc.). Encoders are 3x3 stride-2 convolutions with ReLU (:func:`conv_encoder`); the
 distributions are ``(mu, log sigma²)`` pairs (:func:`gaussian`); decoders upsample with
 stride-2 transposed convolutions (:func:`conv_upsampler`) and :func:`refine_head` turns the
-coarse UV, concatenated with Y, into the output UV (seed 001 figures 3.7, 3.8 and 4.10).
+coarse UV, concatenated with Y, into the output (seed 001 figures 3.7, 3.8 and 4.10): UV,
+or with ``figure=True`` the three YUV channels through transposed convolutions, as
+figure 4.10c draws them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ LOGVAR_RANGE = (-30.0, 20.0)
 #: (figure 4.10c, before the convolution to UV).
 SEED_ENCODER_CHANNELS = (8, 16, 64, 128)
 SEED_DECODER_CHANNELS = (128, 128, 64, 16, 8)
+#: Latent dimension of figure 4.10 (dense_8/dense_9: 128) and of the text (section 4.3.6:
+#: 1024, chosen after figure 4.11a).
+SEED_FIGURE_LATENT = 128
+SEED_TEXT_LATENT = 1024
 #: The same for the fully convolutional variant (``cvae-conv``: 1/8 resolution).
 CONV_ENCODER_CHANNELS = (16, 64, 128)
 CONV_DECODER_CHANNELS = (128, 64, 16, 16)
@@ -69,11 +75,25 @@ def dense_head(
     return trunk, nn.Linear(hidden, latent_dim), nn.Linear(hidden, latent_dim)
 
 
-def refine_head(channels: int) -> nn.Sequential:
-    """Coarse UV concatenated with Y ``(B, 3, h, w)`` -> refined UV ``(B, 2, h, w)`` (the
-    seed's last two layers; no output activation)."""
+def uv_head(channels: int, *, figure: bool = False) -> nn.Module:
+    """The decoder's 3x3 layer from ``channels`` feature maps to the coarse UV ``(B, 2, h,
+    w)``, same size; a transposed convolution with ``figure`` (figure 4.10c's
+    ``conv2d_transpose_11``: 146 parameters either way), else a convolution."""
+    layer = nn.ConvTranspose2d if figure else nn.Conv2d
+    return layer(channels, 2, 3, padding=1)
+
+
+def refine_head(channels: int, *, figure: bool = False) -> nn.Sequential:
+    """Coarse UV concatenated with Y ``(B, 3, h, w)`` -> the output (the seed's last two
+    layers; no output activation).
+
+    ``figure=False``: two convolutions giving UV ``(B, 2, h, w)``. ``figure=True``: two
+    stride-1 transposed convolutions giving YUV ``(B, 3, h, w)``, figure 4.10c's
+    ``conv2d_transpose_12/13`` (224 + 219 parameters with ``channels=8``).
+    """
+    layer = nn.ConvTranspose2d if figure else nn.Conv2d
     return nn.Sequential(
-        nn.Conv2d(3, channels, 3, padding=1),
+        layer(3, channels, 3, padding=1),
         nn.ReLU(inplace=True),
-        nn.Conv2d(channels, 2, 3, padding=1),
+        layer(channels, 3 if figure else 2, 3, padding=1),
     )

@@ -89,14 +89,19 @@ class ColourisationModule(L.LightningModule):
     """Trains ``config.model`` with the objective of its family (looked up in
     :data:`tinct.train.objectives.OBJECTIVES`): regression, classification, cvae or
     gan. The resolved config dict is saved as the ``config`` hyper-parameter, so a
-    checkpoint says how it was made."""
+    checkpoint says how it was made (``model.kwargs`` as the model records them: with
+    the current value of arguments whose default changed)."""
 
     def __init__(self, config: Mapping[str, Any] | TrainConfig) -> None:
         super().__init__()
         cfg = as_train_config(config)
-        self.save_hyperparameters({"config": cfg.to_dict()})
         self.cfg = cfg
         self.model: Colouriser = build_model(cfg)
+        saved = cfg.to_dict()
+        # The model's own kwargs: they name the arguments whose default changed (the
+        # cvae layout), so the checkpoint loads as trained whatever the defaults become.
+        saved["model"]["kwargs"] = dict(self.model.init_kwargs)
+        self.save_hyperparameters({"config": saved})
         self.space = cfg.data.space
         self.family = model_entry(cfg.model.name).family
         self.objective: Objective = objective_for(self.family)(self.model, cfg)

@@ -49,12 +49,14 @@ def test_objectives_match_their_formulas() -> None:
         "lsgan": mean([(x - 1) ** 2 for x in r]) + mean([x**2 for x in f]),
         "hinge": mean([max(0.0, 1 - x) for x in r]) + mean([max(0.0, 1 + x) for x in f]),
         "wgan": mean(f) - mean(r),
+        "wgan-sigmoid": mean([sigmoid(x) for x in f]) - mean([sigmoid(x) for x in r]),
     }
     expected_g = {
         "bce": mean([-math.log(sigmoid(x)) for x in f]),
         "lsgan": mean([(x - 1) ** 2 for x in f]),
         "hinge": -mean(f),
         "wgan": -mean(f),
+        "wgan-sigmoid": -mean([sigmoid(x) for x in f]),
     }
     assert set(OBJECTIVES) == set(expected_d)
     for name in OBJECTIVES:

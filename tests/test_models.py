@@ -30,6 +30,7 @@ SMALL_KWARGS: dict[str, dict[str, object]] = {
     "zhang-euclidean": {"variant": "cpu"},
     "pix2pix": {"depth": 5, "base_channels": 8},
     "gorriz": {"depth": 5, "base_channels": 8},
+    "multipath-gan": {"channels": [8, 8, 16, 16, 16, 16], "d_channels": [8, 8, 8, 8, 8]},
 }
 # Each lightness/chroma space's nominal chroma ranges in colour-space units (written out
 # here, not taken from tinct.color): ab within ±110, uv within ±180, YUV's U ±0.436 and

@@ -32,6 +32,7 @@ tinct colourise scans/ -o coloured/             # a folder (recursive), sub-fold
 tinct colourise "scans/*.png" --saturation 1.2  # a glob; more vivid colours
 tinct colourise old_photo.jpg -m cvae --samples 4 --seed 1   # 4 different colourisations
 tinct colourise old_photo.jpg -m zhang-cpu --temperature 0.38 # Zhang et al.'s annealed mean
+tinct colourise old_photo.jpg -m runs/guided-multipath-gan/model.pt --save-aux  # + saliency, edges
 tinct colourise film.mp4 -o out/               # a video: audio kept, flicker reduced
 tinct colourise film.mkv --crf 23 --no-stabilise --keep-luminance
 tinct colourise archive/ -o coloured/ --jobs 4   # 4 worker processes on this machine
@@ -158,6 +159,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         metavar="S",
         help="random seed of the samples: the same seed gives the same colourisations",
+    )
+    p.add_argument(
+        "--save-aux",
+        action="store_true",
+        help="also write the auxiliary maps the model predicts (seed 003's multipath-gan: "
+        "saliency and edges) as grey PNGs of the input's size next to each output, "
+        "<output>_saliency.png and <output>_edges.png",
     )
     v = p.add_argument_group("videos")
     v.add_argument(
@@ -320,6 +328,8 @@ def _colourise_plan(
         return fail("video inputs need PyAV: pip install 'tinct[video]' (or pip install av)"), None
     if videos and (args.samples is not None or args.seed is not None):
         return fail("--samples and --seed are for images; videos get one colourisation"), None
+    if videos and args.save_aux:
+        return fail("--save-aux is for images; videos get no auxiliary maps"), None
     if not plan.todo:  # nothing left to colourise: no model to load
         _summary(args, BatchResult(), plan.done)
         return _report(skipped), BatchResult()
@@ -334,6 +344,8 @@ def _colourise_plan(
         pipeline = _load_pipeline(args)
         if args.samples is not None or args.seed is not None:
             pipeline.check_sampling()
+        if args.save_aux:
+            pipeline.check_aux()
     except (FileNotFoundError, ValueError, KeyError) as err:
         return fail(err), None
     threads(args.threads)
@@ -360,6 +372,7 @@ def _colourise_plan(
         seed=args.seed,
         allow_colour=args.allow_colour,
         keep_metadata=not args.strip_metadata,
+        save_aux=args.save_aux,
         max_pixels=DEFAULT_MAX_PIXELS if args.max_pixels is None else (args.max_pixels or None),
     )
     result.skipped = video_skipped + result.skipped
@@ -431,6 +444,7 @@ def _collect_inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _plan_for(args: argparse.Namespace, found: Inputs) -> Plan:
+    from tinct.models import AUX_MAP_NAMES
     from tinct.pipeline import plan_outputs
 
     return plan_outputs(
@@ -440,6 +454,8 @@ def _plan_for(args: argparse.Namespace, found: Inputs) -> Plan:
         ext=args.format,
         samples=args.samples,
         overwrite=args.overwrite,
+        # Before the model is loaded: every map a model may write (only multipath-gan's).
+        aux=AUX_MAP_NAMES if args.save_aux else (),
     )
 
 

@@ -48,6 +48,7 @@ class PhotoCrops(Dataset[Sample]):
         samples_per_image: how many random crops count as one pass over a photo.
         cache_short_side: downscale photos once so the short side is at most this.
         space: colour space of the lightness/chroma pair.
+        guidance: maps to attach to each crop (``"edges"``, ``"saliency"``), computed from it.
         skip_grey: leave out photos without colour (nothing to learn from them).
     """
 
@@ -62,6 +63,7 @@ class PhotoCrops(Dataset[Sample]):
         scale: tuple[float, float] = (0.5, 1.0),
         hflip: bool = True,
         space: str = "lab",
+        guidance: Sequence[str] = (),
         skip_grey: bool = True,
         progress: bool = True,
     ) -> None:
@@ -75,6 +77,7 @@ class PhotoCrops(Dataset[Sample]):
         self.scale = scale
         self.hflip = hflip
         self.space = space
+        self.guidance = tuple(guidance)
         self.images: list[np.ndarray] = []
         self.files: list[Path] = []
         self.skipped: list[tuple[Path, str]] = []
@@ -117,7 +120,7 @@ class PhotoCrops(Dataset[Sample]):
     def __getitem__(self, index: int) -> Sample:
         arr = self._crop(self.images[index % len(self.images)])
         rgb = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
-        return make_sample(rgb, self.space, index=index)
+        return make_sample(rgb, self.space, guidance=self.guidance, index=index)
 
 
 def samples_for(n_images: int, target: int) -> int:

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset, Subset
 
 from tinct.data.corpus import corpus_files
 from tinct.data.crops import PhotoCrops, samples_for
-from tinct.data.sample import Sample
+from tinct.data.sample import GUIDANCE_MAPS, Sample
 from tinct.data.splits import split_indices
 from tinct.io import iter_image_files
 
@@ -67,7 +67,9 @@ class DataSection:
     ``root`` = its folder), "folder" (any folder of images; ``val_root`` optional, else a
     split of ``root``) or "dataset" (a dataset of ``tinct data list`` by ``name``; ``root``
     = the data root, None for $TINCT_DATA / ~/.cache/tinct/datasets), with its splits and
-    ``classes``.
+    ``classes``. ``guidance``: maps to attach to every sample, computed from its crop
+    (``edges``: Canny, ``saliency``: spectral residual; :mod:`tinct.data.guidance`), for
+    the guided models of seed 003.
     """
 
     kind: str = field(default="corpus", metadata={"choices": lambda: KINDS})
@@ -86,6 +88,7 @@ class DataSection:
     val_fraction: float = field(default=0.1, metadata={"minimum": 0.0})
     augment: AugmentSection = field(default_factory=AugmentSection)
     num_workers: int = field(default=1, metadata={"minimum": 0})
+    guidance: list[str] = field(default_factory=list, metadata={"choices": lambda: GUIDANCE_MAPS})
 
 
 #: What training reads: a sized, indexable dataset of samples.
@@ -139,6 +142,7 @@ def build_datasets(
         scale=(augment.scale[0], augment.scale[1]),
         hflip=augment.hflip,
         space=data.space,
+        guidance=data.guidance,
         progress=progress,
     )
     val_set = PhotoCrops(
@@ -147,6 +151,7 @@ def build_datasets(
         train=False,
         cache_short_side=data.cache_short_side,
         space=data.space,
+        guidance=data.guidance,
         progress=progress,
     )
     return train_set, val_set
@@ -176,7 +181,7 @@ def _named_datasets(data: DataSection) -> tuple[SampleSource, SampleSource]:
     if augment.hflip:
         steps.append(RandomHorizontalFlip())
     size = data.val_size
-    extra: dict[str, Any] = {"space": data.space}
+    extra: dict[str, Any] = {"space": data.space, "guidance": tuple(data.guidance)}
     if data.classes is not None:
         extra["classes"] = data.classes
     train_set = open_dataset(data.name, data.root, train_split, transform=Compose(steps), **extra)

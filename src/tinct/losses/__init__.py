@@ -11,6 +11,7 @@ from tinct.losses.classification import (
     rebalancing_pixel_weights,
 )
 from tinct.losses.contrastive import NTXentLoss, nt_xent
+from tinct.losses.guided import map_weighted_l1
 from tinct.losses.kl import gaussian_kl, latent_kl
 from tinct.losses.regression import REGRESSION_LOSSES, regression_loss
 
@@ -23,6 +24,7 @@ __all__ = [
     "classification_target",
     "gaussian_kl",
     "latent_kl",
+    "map_weighted_l1",
     "multinomial_cross_entropy",
     "nt_xent",
     "rebalancing_pixel_weights",

@@ -5,22 +5,27 @@ objective decides what they mean. A multi-scale discriminator returns a list of 
 and each loss is then the mean of its per-scale values (pix2pixHD, seed 004
 section 4.1.3).
 
-==========  ===========================================  ================================
-objective   discriminator loss                           generator adversarial term
-==========  ===========================================  ================================
-``bce``     BCE(D(real), 1) + BCE(D(fake), 0)            BCE(D(fake), 1) (non-saturating)
-``lsgan``   MSE(D(real), 1) + MSE(D(fake), 0)            MSE(D(fake), 1)
-``hinge``   mean relu(1 - D(real)) + mean relu(1 + D(fake))   -mean D(fake)
-``wgan``    mean D(fake) - mean D(real)                  -mean D(fake)
-==========  ===========================================  ================================
+================  ===============================================  ================================
+objective         discriminator loss                               generator adversarial term
+================  ===============================================  ================================
+``bce``           BCE(D(real), 1) + BCE(D(fake), 0)                BCE(D(fake), 1) (non-saturating)
+``lsgan``         MSE(D(real), 1) + MSE(D(fake), 0)                MSE(D(fake), 1)
+``hinge``         mean relu(1 - D(real)) + mean relu(1 + D(fake))  -mean D(fake)
+``wgan``          mean D(fake) - mean D(real)                      -mean D(fake)
+``wgan-sigmoid``  mean s(D(fake)) - mean s(D(real))                -mean s(D(fake))
+================  ===============================================  ================================
 
 ``bce`` is pix2pix's objective (seed 000 eq. 4.5, seed 004 section 4.1.2) and seed 001's
 (a sigmoid output with binary cross-entropy, eq. 4.4: BCE on logits is the same function,
 computed stably). The discriminator loss is the *sum* of the real and the fake terms, as
 seed 001 section 4.2.3 states (pix2pix's code halves it; that only rescales the
 discriminator's learning rate under Adam, which is invariant to the scale of the loss).
-``wgan`` is the critic difference of seed 003 (Arjovsky et al.), with no Lipschitz
-constraint of its own: pair it with spectral normalisation or a gradient penalty.
+``wgan`` is the critic difference (Arjovsky et al.), with no Lipschitz constraint of its
+own: pair it with spectral normalisation or a gradient penalty. ``wgan-sigmoid`` is the
+same difference as seed 003 writes it (section 5 and its baseline 1, section 6.1): its
+discriminator ends in a sigmoid (``s``), so the losses are differences of mean
+probabilities; bounded scores cannot diverge (their gradients vanish instead once the
+discriminator is sure).
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Logits = Tensor | Sequence[Tensor]
-Objective = Literal["bce", "lsgan", "hinge", "wgan"]
-OBJECTIVES: tuple[str, ...] = ("bce", "lsgan", "hinge", "wgan")
+Objective = Literal["bce", "lsgan", "hinge", "wgan", "wgan-sigmoid"]
+OBJECTIVES: tuple[str, ...] = ("bce", "lsgan", "hinge", "wgan", "wgan-sigmoid")
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
@@ -50,6 +55,7 @@ _D_LOSS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "lsgan": lambda real, fake: _mse(real, 1.0) + _mse(fake, 0.0),
     "hinge": lambda real, fake: F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean(),
     "wgan": lambda real, fake: fake.mean() - real.mean(),
+    "wgan-sigmoid": lambda real, fake: torch.sigmoid(fake).mean() - torch.sigmoid(real).mean(),
 }
 
 _G_LOSS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -57,6 +63,7 @@ _G_LOSS: dict[str, Callable[[Tensor], Tensor]] = {
     "lsgan": lambda fake: _mse(fake, 1.0),
     "hinge": lambda fake: -fake.mean(),
     "wgan": lambda fake: -fake.mean(),
+    "wgan-sigmoid": lambda fake: -torch.sigmoid(fake).mean(),
 }
 
 

@@ -39,6 +39,11 @@ class ModelOutput:
         )
 
 
+#: Every auxiliary map a colouriser may predict beside the colour (seed 003's guided
+#: GAN predicts a saliency map and an edge map); ``tinct colourise --save-aux`` writes them.
+AUX_MAP_NAMES = ("saliency", "edges")
+
+
 class Colouriser(nn.Module):
     """Base class: lightness ``(B, 1, h, w)`` in colour-space units -> :class:`ModelOutput`.
 
@@ -54,6 +59,9 @@ class Colouriser(nn.Module):
     supports_temperature: ClassVar[bool] = False
     #: Whether :meth:`sample` draws different colourisations of one input (the CVAE).
     supports_sampling: ClassVar[bool] = False
+    #: Auxiliary maps the model predicts beside the colour (names from
+    #: :data:`AUX_MAP_NAMES`), decoded by :meth:`decode_aux`.
+    aux_maps: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,3 +96,8 @@ class Colouriser(nn.Module):
         if output.chroma_norm is None:
             raise ValueError(f"{type(self).__name__}.decode needs output.chroma_norm")
         return denormalize_chroma(output.chroma_norm, self.space)
+
+    def decode_aux(self, output: ModelOutput) -> dict[str, Tensor]:
+        """Raw output -> the auxiliary maps of :attr:`aux_maps`, each ``(B, 1, h, w)`` in
+        [0, 1]; ``{}`` for models that predict none."""
+        return {}

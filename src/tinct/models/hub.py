@@ -12,6 +12,7 @@ Three kinds of file load with :func:`load_model`:
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ from typing import Any
 import torch
 
 from tinct.models.base import Colouriser
-from tinct.models.registry import create_model, did_you_mean, list_models, with_legacy_defaults
+from tinct.models.registry import (
+    create_model,
+    did_you_mean,
+    list_models,
+    model_entry,
+    with_legacy_defaults,
+)
 
 FORMAT = "tinct-model/1"
 
@@ -133,8 +140,11 @@ def _build(path: Path, name: Any, kwargs: Any, state_dict: Any) -> Colouriser:
     # Files written before an argument's default changed were built with the old one
     # (e.g. the cvae layout): name it, so today's default does not apply to them.
     kwargs = with_legacy_defaults(name, kwargs)
-    # The state dict replaces every weight, so skip loading pretrained backbones.
-    build_kwargs = {**kwargs, "pretrained": False} if "pretrained" in kwargs else dict(kwargs)
+    # The state dict replaces every weight, so skip loading pretrained backbones (also
+    # when the file's kwargs leave ``pretrained`` at its default: a user-supplied backbone
+    # file need not exist where the model is loaded).
+    takes_pretrained = "pretrained" in inspect.signature(model_entry(name).factory).parameters
+    build_kwargs = {**kwargs, "pretrained": False} if takes_pretrained else dict(kwargs)
     try:
         model = create_model(name, **build_kwargs)
     except (TypeError, ValueError) as err:

@@ -18,12 +18,18 @@ that "freeze the first k blocks" (seed 003 table 1) counts in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["STEMS", "BasicBlock", "ResNet18", "SplitBrainResNet18"]
+__all__ = [
+    "STEMS",
+    "BasicBlock",
+    "ResNet18",
+    "SplitBrainResNet18",
+    "resnet18_state_from_torchvision",
+]
 
 #: Stem names, see the module docstring.
 STEMS = ("stl10", "cifar", "imagenet")
@@ -180,3 +186,30 @@ class SplitBrainResNet18(nn.Module):
     def block_groups(self) -> list[list[nn.Module]]:
         """Block ``i`` of both halves, for i = 0..4."""
         return [[a, b] for a, b in zip(self.first.blocks, self.second.blocks, strict=True)]
+
+
+def resnet18_state_from_torchvision(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """A torchvision ``resnet18`` state dict renamed for :class:`ResNet18` with
+    ``stem="imagenet"`` (the same layers: ``conv1``/``bn1`` are the stem, ``layer1``-
+    ``layer4`` the four stages, ``downsample`` the projection shortcut); ``fc.*`` is
+    dropped. ``ValueError`` naming a key that is not part of a ResNet-18."""
+    out: dict[str, Tensor] = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "fc":
+            continue
+        if parts[0] in ("conv1", "bn1") and len(parts) == 2:
+            out[f"blocks.0.{0 if parts[0] == 'conv1' else 1}.{parts[1]}"] = value
+            continue
+        if (
+            parts[0].startswith("layer")
+            and parts[0][5:] in ("1", "2", "3", "4")
+            and len(parts) >= 4
+        ):
+            stage, block, rest = parts[0][5:], parts[1], parts[2:]
+            if rest[0] == "downsample":
+                rest = ["shortcut", *rest[1:]]
+            out[".".join(["blocks", stage, block, *rest])] = value
+            continue
+        raise ValueError(f"{key!r} is not a key of a torchvision ResNet-18 state dict")
+    return out

@@ -40,6 +40,7 @@ from tinct.io import (
     read_image_with_metadata,
     write_image,
 )
+from tinct.models import AUX_MAP_NAMES
 from tinct.pipeline.core import ColourisePipeline
 
 #: What the decoding worker hands over: (index, image or None, metadata, error reason).
@@ -75,9 +76,17 @@ def sample_path(dest: Path, index: int) -> Path:
     return dest.with_name(f"{dest.stem}_{index}{dest.suffix}")
 
 
-def output_files(dest: Path, samples: int | None) -> list[Path]:
-    """The files one input produces: ``dest``, or its ``samples`` numbered siblings."""
-    return [dest] if samples is None else [sample_path(dest, i) for i in range(1, samples + 1)]
+def aux_path(dest: Path, name: str) -> Path:
+    """Where the auxiliary map ``name`` (e.g. ``"saliency"``) of the output ``dest`` goes:
+    ``<stem>_<name>.png`` beside it (a lossless grey PNG, whatever the output's format)."""
+    return dest.with_name(f"{dest.stem}_{name}.png")
+
+
+def output_files(dest: Path, samples: int | None, aux: Sequence[str] = ()) -> list[Path]:
+    """The files one input produces: ``dest``, or its ``samples`` numbered siblings, and
+    the auxiliary maps named in ``aux`` (:func:`aux_path`)."""
+    colour = [dest] if samples is None else [sample_path(dest, i) for i in range(1, samples + 1)]
+    return colour + [aux_path(dest, name) for name in aux]
 
 
 @dataclass
@@ -117,13 +126,15 @@ def collect_inputs(
     Duplicates are dropped (first mention wins). Files found inside ``out_dir`` are left
     out when it lies inside an input folder (earlier outputs are never colourised
     again), and so are earlier outputs next to their inputs when writing there
-    (``<name><suffix>.<ext>`` and ``<name><suffix>_<n>.<ext>`` found in folders or globs;
-    a file named explicitly is always taken). ``videos``: folders and globs yield
+    (``<name><suffix>.<ext>``, ``<name><suffix>_<n>.<ext>`` and auxiliary maps
+    ``<name><suffix>_saliency.png`` found in folders or globs; a file named explicitly is
+    always taken). ``videos``: folders and globs yield
     video files (:data:`tinct.io.VIDEO_EXTENSIONS`) too.
     """
     extensions = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS if videos else IMAGE_EXTENSIONS
     out = Path(out_dir) if out_dir is not None else None
-    earlier = re.compile(re.escape(suffix) + r"(_\d+)?$") if suffix else None
+    aux = "|".join(re.escape(name) for name in AUX_MAP_NAMES)
+    earlier = re.compile(re.escape(suffix) + rf"(_\d+)?(_(?:{aux}))?$") if suffix else None
     found = Inputs()
     seen: set[Path] = set()
     for item in inputs:
@@ -253,6 +264,7 @@ def plan_outputs(
     ext: str | None = None,
     samples: int | None = None,
     overwrite: bool = False,
+    aux: Sequence[str] = (),
 ) -> Plan:
     """Output paths of ``files`` (``(path, root)`` pairs of :func:`collect_inputs`).
 
@@ -260,7 +272,8 @@ def plan_outputs(
     file (e.g. ``-o`` set to the input folder, or an empty ``suffix`` next to the
     inputs), or two inputs writing the same output; nothing is written then. Inputs whose
     every output exists go to ``done`` unless ``overwrite``; the writes are atomic, so an
-    existing output is a complete one.
+    existing output is a complete one. ``aux``: auxiliary maps written beside each output
+    (:func:`aux_path`), planned and checked like the outputs.
     """
     out = Path(out_dir) if out_dir is not None else None
     inputs = {p.resolve() for p, _ in files}
@@ -268,7 +281,7 @@ def plan_outputs(
     claimed: dict[Path, Path] = {}
     for path, root in files:
         dest = output_path(path, out, root, suffix, ext)
-        for target in output_files(dest, samples):
+        for target in output_files(dest, samples, aux):
             resolved = target.resolve()
             if resolved in inputs or _same_file(target, path):
                 raise ValueError(
@@ -281,7 +294,7 @@ def plan_outputs(
                     "use --format to keep their extensions apart or colourise them separately"
                 )
             claimed[resolved] = path
-        exists = all(t.is_file() for t in output_files(dest, samples))
+        exists = all(t.is_file() for t in output_files(dest, samples, aux))
         (plan.done if exists and not overwrite else plan.todo).append((path, dest))
         plan.keys[path] = shard_key(path, root)
     return plan
@@ -367,6 +380,7 @@ def colourise_files(
     allow_colour: bool = True,
     keep_metadata: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    save_aux: bool = False,
 ) -> BatchResult:
     """Colourise many files; unreadable ones are skipped and reported, never fatal.
 
@@ -385,6 +399,10 @@ def colourise_files(
     makes them reproducible (every file's samples are drawn from a generator seeded with
     it). Either with a model that cannot sample raises ``ValueError`` before any work.
 
+    ``save_aux``: also write the model's auxiliary maps (:attr:`Colouriser.aux_maps`, e.g.
+    seed 003's saliency and edge maps) as grey PNGs of the input's size beside each
+    output (:func:`aux_path`); a model without any raises ``ValueError`` before any work.
+
     Ctrl-C (``KeyboardInterrupt``) stops after the file being written is complete or
     removed; the result then has ``interrupted`` set and ``remaining`` inputs.
     """
@@ -395,6 +413,10 @@ def colourise_files(
         pipeline.check_sampling()
         if samples is not None and samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
+    if save_aux:
+        if samples is not None or seed is not None:
+            raise ValueError("auxiliary maps are for one colourisation per input, not samples")
+        pipeline.check_aux()
     root_of = dict(zip(files, roots, strict=True)) if roots is not None else {}
     dest_of = dict(zip(files, dests, strict=True)) if dests is not None else {}
     result = BatchResult()
@@ -416,8 +438,9 @@ def colourise_files(
                 )
                 keep = metadata if keep_metadata else None
                 _write_outputs(
-                    result, pipeline, path, image, dest, samples, seed, keep, quality, subsampling
-                )
+                    result, pipeline, path, image, dest, samples, seed, keep, quality,
+                    subsampling, save_aux,
+                )  # fmt: skip
             done += 1
             bar.update(1)
     except KeyboardInterrupt:
@@ -439,6 +462,7 @@ def _write_outputs(
     metadata: ImageMetadata | None,
     quality: int,
     subsampling: str,
+    save_aux: bool = False,
 ) -> None:
     options = {
         "quality": quality,
@@ -447,6 +471,15 @@ def _write_outputs(
         "strip_metadata": metadata is None,
     }
     try:
+        if save_aux:
+            colour, maps = pipeline.colourise_with_aux(image)
+            write_image(dest, colour, **options)  # type: ignore[arg-type]
+            result.written.append((path, dest))
+            for name, grey in maps.items():
+                target = aux_path(dest, name)
+                write_image(target, grey)
+                result.written.append((path, target))
+            return
         if samples is None and seed is None:
             write_image(dest, pipeline(image), **options)  # type: ignore[arg-type]
             result.written.append((path, dest))

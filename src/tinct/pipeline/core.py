@@ -253,6 +253,43 @@ class ColourisePipeline:
         chroma = self.model.decode(output.float(), temperature=self.temperature)
         return chroma[0] * self.saturation
 
+    def check_aux(self) -> None:
+        """Raise ``ValueError`` naming the model unless it predicts auxiliary maps
+        (:attr:`Colouriser.aux_maps`, e.g. seed 003's saliency and edge maps)."""
+        if not self.model.aux_maps:
+            name = self.model.registry_name or type(self.model).__name__
+            raise ValueError(
+                f"model {name!r} predicts no auxiliary maps; --save-aux is for models that do "
+                "(e.g. one trained from configs/guided/multipath-gan.yaml: saliency and edges)"
+            )
+
+    @torch.inference_mode()
+    def predict_with_aux(self, image: ImageLike) -> tuple[Tensor, dict[str, Tensor]]:
+        """Chroma ``(2, h, w)`` as :meth:`predict_chroma`, and the model's auxiliary maps
+        from the same forward pass, each ``(1, h, w)`` in [0, 1] at model resolution."""
+        self.check_aux()
+        output = self.model(self._model_lightness(as_hwc_uint8(image))).float()
+        chroma = self.model.decode(output, temperature=self.temperature)[0] * self.saturation
+        return chroma, {name: m[0] for name, m in self.model.decode_aux(output).items()}
+
+    def colourise_with_aux(self, image: ImageLike) -> tuple[Tensor, dict[str, Tensor]]:
+        """Colourise one image as :meth:`__call__` does and return, besides the ``(3, H,
+        W)`` uint8 colour image, the model's auxiliary maps as ``(1, H, W)`` uint8 grey
+        images of the input's size (bilinear from model resolution; 255 = 1)."""
+        import cv2
+
+        rgb = as_hwc_uint8(image)
+        height, width = rgb.shape[:2]
+        chroma, maps = self.predict_with_aux(rgb)
+        colour = torch.from_numpy(self.recombine(rgb, chroma)).permute(2, 0, 1)
+        grey: dict[str, Tensor] = {}
+        for name, m in maps.items():
+            full = cv2.resize(m[0].numpy(), (width, height), interpolation=cv2.INTER_LINEAR)
+            grey[name] = torch.from_numpy(np.clip(full * 255.0 + 0.5, 0, 255).astype(np.uint8))[
+                None
+            ]
+        return colour, grey
+
     @torch.inference_mode()
     def predict_chroma_batch(self, images: Sequence[ImageLike]) -> Tensor:
         """Chroma ``(B, 2, h, w)`` at model resolution of ``B`` RGB uint8 images of one

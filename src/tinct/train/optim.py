@@ -23,6 +23,10 @@ OPTIMISERS: dict[str, OptimiserFactory] = {
     "sgd": lambda groups, wd, _b, momentum: torch.optim.SGD(
         groups, momentum=0.9 if momentum is None else momentum, weight_decay=wd
     ),
+    # Nesterov's accelerated gradient (NAG), seed 003's optimiser for its baseline 2.
+    "nag": lambda groups, wd, _b, momentum: torch.optim.SGD(
+        groups, momentum=0.9 if momentum is None else momentum, weight_decay=wd, nesterov=True
+    ),
     "rmsprop": lambda groups, wd, _b, momentum: torch.optim.RMSprop(
         groups, momentum=momentum or 0.0, weight_decay=wd
     ),
@@ -45,7 +49,7 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """The optimiser ``optim.name`` over parameter ``groups`` (each with its ``lr``), with
     the section's weight decay, betas (or ``betas``) and momentum (rmsprop: default 0;
-    sgd: default 0.9)."""
+    sgd and nag: default 0.9)."""
     chosen = tuple(betas if betas is not None else optim.betas)
     return OPTIMISERS[optim.name](
         groups, optim.weight_decay, (float(chosen[0]), float(chosen[1])), optim.momentum

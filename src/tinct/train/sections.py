@@ -126,8 +126,9 @@ class PerceptualSection:
 
 @dataclass
 class GanSection:
-    """``gan``: adversarial training of the ``gan`` family (one discriminator step, then
-    one generator step, per batch). ``objective``: bce, lsgan, hinge or wgan. ``terms``:
+    """``gan``: adversarial training of the ``gan`` and ``guided`` families (one
+    discriminator step, then one generator step, per batch). ``objective``: bce, lsgan,
+    hinge, wgan or wgan-sigmoid. ``terms``:
     the generator loss as name -> weight (replaced as a whole by a config, not merged;
     without ``adversarial`` no discriminator is trained). The discriminator uses
     ``optim.name`` with ``d_lr`` and ``d_betas`` (None: ``optim.lr`` and ``optim.betas``)."""
@@ -143,8 +144,8 @@ class GanSection:
 class OptimSection:
     """``optim``: optimiser by name (:data:`tinct.train.optim.OPTIMISERS`), learning rate,
     weight decay, Adam betas, a learning-rate multiplier for a pretrained encoder, and
-    momentum (sgd and rmsprop only, seed 001 figure 4.3b; None: 0.9 for sgd, 0 for
-    rmsprop)."""
+    momentum (sgd, nag and rmsprop only, seed 001 figure 4.3b; None: 0.9 for sgd and nag,
+    0 for rmsprop). ``nag``: SGD with Nesterov momentum (seed 003's baseline 2)."""
 
     name: str = field(default="adamw", metadata=_check(choices=lambda: tuple(OPTIMISERS)))
     lr: float = field(default=1.0e-3, metadata=_check(above=0.0))

@@ -24,15 +24,18 @@ from tinct.train.objectives.base import (
 )
 from tinct.train.objectives.classification import ClassificationObjective
 from tinct.train.objectives.cvae import CVAEObjective
+from tinct.train.objectives.guided import MAP_TERMS, GuidedAdversarialObjective
 from tinct.train.objectives.hybrid import HybridObjective
 from tinct.train.objectives.regression import RegressionObjective
 
 __all__ = [
     "GENERATOR_TERMS",
+    "MAP_TERMS",
     "OBJECTIVES",
     "AdversarialObjective",
     "CVAEObjective",
     "ClassificationObjective",
+    "GuidedAdversarialObjective",
     "HybridObjective",
     "Objective",
     "RegressionObjective",

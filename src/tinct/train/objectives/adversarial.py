@@ -6,8 +6,8 @@ Manual optimisation with two optimisers. A training *step* (``global_step``,
 ``trainer.max_steps``) is one D step plus one G step.
 
 - **Discriminator**: ``gan.objective`` (:mod:`tinct.losses.adversarial`: ``bce``,
-  ``lsgan``, ``hinge``, ``wgan``) on real chroma and on the generator's output
-  (detached); conditional discriminators see the lightness too.
+  ``lsgan``, ``hinge``, ``wgan``, ``wgan-sigmoid``) on real chroma and on the generator's
+  output (detached); conditional discriminators see the lightness too.
 - **Generator**: a weighted sum of named terms, ``gan.terms`` (name -> weight), from
   :data:`GENERATOR_TERMS`: ``l1`` and ``l2`` on normalised chroma, ``adversarial`` (the
   objective's generator term), ``perceptual`` (feature reconstruction on RGB,
@@ -16,10 +16,14 @@ Manual optimisation with two optimisers. A training *step* (``global_step``,
   discriminator is built or trained (the U-Net L1 baseline of seed 004 trains the
   pix2pix generator this way).
 
+What the game is played on is :meth:`AdversarialObjective.targets` (generated and real
+normalised chroma here) and :meth:`AdversarialObjective.condition` (normalised lightness);
+:mod:`tinct.train.objectives.guided` plays it on RGB instead (seed 003).
+
 Logged per step: ``train/d_loss``, ``train/g_loss``, every term unweighted as
 ``train/g_loss_<term>``, and the mean raw discriminator scores ``train/d_real`` and
-``train/d_fake``; validation: ``val/loss`` (L1 on normalised chroma) and
-``val/ab_rmse``.
+``train/d_fake``; validation: ``val/loss`` (L1 between the targets: normalised chroma
+here) and ``val/ab_rmse`` (of the decoded chroma).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from tinct.losses.adversarial import (
     mean_score,
 )
 from tinct.losses.perceptual import FeatureReconstructionLoss
-from tinct.models import Colouriser, GANColouriser
+from tinct.models import Colouriser, GANColouriser, ModelOutput
 from tinct.train.objectives.base import Objective, downsample_ab, register_objective
 from tinct.train.optim import make_optimizer, make_scheduler
 from tinct.train.sections import TrainConfig
@@ -57,13 +61,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class TermInputs:
-    """What a generator term sees: the batch, the generated and the real normalised chroma
-    ``(B, 2, H, W)``, and the objective (its discriminator, perceptual network)."""
+    """What a generator term sees: the batch, the generated and the real targets of the
+    objective (:meth:`AdversarialObjective.targets`: normalised chroma ``(B, 2, H, W)``
+    for the ``gan`` family), the objective (its discriminator, perceptual network) and the
+    generator's whole output (auxiliary maps)."""
 
     batch: Sample
     fake: Tensor
     real: Tensor
     objective: AdversarialObjective
+    output: ModelOutput
 
 
 GeneratorTerm = Callable[[TermInputs], Tensor]
@@ -71,17 +78,14 @@ GeneratorTerm = Callable[[TermInputs], Tensor]
 
 def _adversarial_term(x: TermInputs) -> Tensor:
     objective = x.objective
-    return generator_loss(objective.gan_objective, objective.discriminate(x.batch.l, x.fake))
+    return generator_loss(objective.gan_objective, objective.discriminate(x.batch, x.fake))
 
 
 def _perceptual_term(x: TermInputs) -> Tensor:
     objective = x.objective
     if objective.perceptual is None:
         raise RuntimeError("the perceptual term needs the objective's perceptual network")
-    space = objective.space
-    fake_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.fake, space), space)
-    real_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.real, space), space)
-    return objective.perceptual(fake_rgb.clamp(0, 1), real_rgb.clamp(0, 1))
+    return objective.perceptual(*objective.rgb_pair(x))
 
 
 #: Name -> generator loss term; ``gan.terms`` weights a subset of them.
@@ -140,32 +144,53 @@ class AdversarialObjective(Objective):
                 stage=gan.perceptual.stage, state_dict_path=gan.perceptual.state_dict
             )
 
-    def discriminate(self, lightness: Tensor, chroma_norm: Tensor) -> Tensor | list[Tensor]:
-        """Raw discriminator scores for normalised chroma (with the lightness when the
-        discriminator is conditional)."""
+    def condition(self, batch: Sample) -> Tensor:
+        """What a conditional discriminator sees beside the targets: the normalised
+        lightness ``(B, 1, H, W)``."""
+        return normalize_lightness(batch.l, self.space)
+
+    def targets(self, output: ModelOutput, batch: Sample) -> tuple[Tensor, Tensor]:
+        """The generated and the real sample the discriminator judges and the ``l1``/``l2``
+        terms compare: normalised chroma ``(B, 2, H, W)`` (the truth at the output's size)."""
+        fake = output.chroma_norm
+        if fake is None:
+            raise ValueError("a GAN generator must return chroma_norm")
+        size = (fake.shape[-2], fake.shape[-1])
+        real = normalize_chroma(downsample_ab(batch.chroma, size), self.space)
+        return fake, real.to(fake.dtype)
+
+    def rgb_pair(self, x: TermInputs) -> tuple[Tensor, Tensor]:
+        """Generated and real sRGB ``(B, 3, H, W)`` in [0, 1] of a step's targets (the
+        chroma joined with the true lightness), for terms that compare images."""
+        space = self.space
+        fake_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.fake, space), space)
+        real_rgb = lightness_chroma_to_rgb(x.batch.l, denormalize_chroma(x.real, space), space)
+        return fake_rgb.clamp(0, 1), real_rgb.clamp(0, 1)
+
+    def discriminate(self, batch: Sample, sample: Tensor) -> Tensor | list[Tensor]:
+        """Raw discriminator scores for a generated or real ``sample`` of :meth:`targets`
+        (after :meth:`condition` of the batch when the discriminator is conditional)."""
         if self.discriminator is None:
             raise RuntimeError("this run has no adversarial term, hence no discriminator")
-        x = chroma_norm
+        x = sample
         if self.conditional:
-            x = torch.cat([normalize_lightness(lightness, self.space).to(x.dtype), x], dim=1)
+            x = torch.cat([self.condition(batch).to(x.dtype), x], dim=1)
         out: Tensor | list[Tensor] = self.discriminator(x)
         return out
 
-    def _generate(self, model: Colouriser, batch: Sample) -> tuple[Tensor, Tensor]:
-        fake = model(batch.l).chroma_norm
-        if fake is None:
-            raise ValueError("a GAN generator must return chroma_norm")
-        real = normalize_chroma(downsample_ab(batch.chroma, fake.shape[-2:]), self.space)
-        return fake, real.to(fake.dtype)
+    def _generate(self, model: Colouriser, batch: Sample) -> tuple[ModelOutput, Tensor, Tensor]:
+        output = model(batch.l)
+        fake, real = self.targets(output, batch)
+        return output, fake, real
 
     def training_step(self, module: ColourisationModule, batch: Sample) -> Tensor | None:
         n = batch.l.shape[0]
-        fake, real = self._generate(module.model, batch)
+        output, fake, real = self._generate(module.model, batch)
         optimisers = module.optimizers()
         if self.discriminator is not None:
             opt_g, opt_d = cast(list[Any], optimisers)
-            d_real = self.discriminate(batch.l, real)
-            d_fake = self.discriminate(batch.l, fake.detach())
+            d_real = self.discriminate(batch, real)
+            d_fake = self.discriminate(batch, fake.detach())
             d_loss = discriminator_loss(self.gan_objective, d_real, d_fake)
             opt_d.zero_grad(set_to_none=True)
             module.manual_backward(d_loss)
@@ -177,7 +202,7 @@ class AdversarialObjective(Objective):
             module.log("train/d_fake", mean_score(d_fake), batch_size=n)
         else:
             opt_g = optimisers
-        inputs = TermInputs(batch=batch, fake=fake, real=real, objective=self)
+        inputs = TermInputs(batch=batch, fake=fake, real=real, objective=self, output=output)
         values = {name: GENERATOR_TERMS[name](inputs) for name in self.terms}
         g_loss = torch.stack([w * values[name] for name, w in self.terms.items()]).sum()
         opt_g.zero_grad(set_to_none=True)
@@ -195,8 +220,8 @@ class AdversarialObjective(Objective):
         return None
 
     def validation_step(self, module: ColourisationModule, batch: Sample) -> None:
-        fake, real = self._generate(module.model, batch)
-        chroma = denormalize_chroma(fake.float(), self.space)
+        output, fake, real = self._generate(module.model, batch)
+        chroma = module.model.decode(output.float())
         truth = downsample_ab(batch.chroma, (chroma.shape[-2], chroma.shape[-1]))
         n = batch.l.shape[0]
         module.log("val/loss", F.l1_loss(fake.float(), real.float()), batch_size=n, sync_dist=True)

@@ -1,7 +1,8 @@
 """Colourisation models: one registry for every family, typed outputs, decoding apart.
 
-Importing this package imports every family module (classification, cvae, gan, hybrid, regression),
-whose ``@register_model`` decorators fill the registry (:mod:`tinct.models.registry`, a leaf).
+Importing this package imports every family module (classification, cvae, gan, hybrid,
+regression, segguided), whose ``@register_model`` decorators fill the registry
+(:mod:`tinct.models.registry`, a leaf).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, s
 from tinct.models.hybrid import EfficientHybridColouriser
 from tinct.models.registry import create_model, list_models, model_entry, register_model
 from tinct.models.regression import EfficientUNetColouriser, UNetColouriser, YuvCNN, ZhangRegressor
+from tinct.models.segguided import SegGuidedColouriser
 
 __all__ = [
     "BUNDLED",
@@ -24,6 +26,7 @@ __all__ = [
     "EfficientUNetColouriser",
     "GANColouriser",
     "ModelOutput",
+    "SegGuidedColouriser",
     "UNetColouriser",
     "YuvCNN",
     "ZhangColouriser",

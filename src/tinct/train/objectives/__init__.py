@@ -26,6 +26,7 @@ from tinct.train.objectives.classification import ClassificationObjective
 from tinct.train.objectives.cvae import CVAEObjective
 from tinct.train.objectives.hybrid import HybridObjective
 from tinct.train.objectives.regression import RegressionObjective
+from tinct.train.objectives.segguided import SegmentationGuidedObjective
 
 __all__ = [
     "GENERATOR_TERMS",
@@ -36,6 +37,7 @@ __all__ = [
     "HybridObjective",
     "Objective",
     "RegressionObjective",
+    "SegmentationGuidedObjective",
     "downsample_ab",
     "objective_for",
     "register_generator_term",

@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from tinct.data.corpus import ManifestEntry, load_manifest
 from tinct.data.guidance import spectral_residual_saliency
@@ -153,7 +153,8 @@ def _check_out(out: Path, force: bool) -> None:
             raise FileExistsError(f"{out} exists and is not a folder; choose another output")
         if any(out.iterdir()) and not force:
             raise FileExistsError(
-                f"{out} already exists and is not empty; pass --force (force=True) to replace it"
+                f"{out} already exists and is not empty; pass --force to replace it "
+                "(force=True in Python)"
             )
 
 

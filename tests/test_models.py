@@ -31,6 +31,8 @@ SMALL_KWARGS: dict[str, dict[str, object]] = {
     "pix2pix": {"depth": 5, "base_channels": 8},
     "gorriz": {"depth": 5, "base_channels": 8},
     "multipath-gan": {"channels": [8, 8, 16, 16, 16, 16], "d_channels": [8, 8, 8, 8, 8]},
+    "seg-shared": {"depth": 4, "base_channels": 8, "n_classes": 3},
+    "seg-separate": {"depth": 4, "base_channels": 8, "n_classes": 3},
 }
 # Each lightness/chroma space's nominal chroma ranges in colour-space units (written out
 # here, not taken from tinct.color): ab within ±110, uv within ±180, YUV's U ±0.436 and
@@ -66,8 +68,11 @@ def test_register_twice_is_refused() -> None:
 
 
 def raw_output(output: ModelOutput) -> torch.Tensor:
-    """What a family's loss sees: regression chroma, or classification bin logits."""
+    """What a family's loss sees: regression chroma, classification bin logits, or a
+    segmentation-guided model's per-class chroma and class logits (joined)."""
     raw = output.chroma_norm if output.chroma_norm is not None else output.extras.get("logits")
+    if raw is None and "class_chroma" in output.extras:
+        raw = torch.cat([output.extras["class_chroma"], output.extras["seg_logits"]], dim=1)
     assert raw is not None, "a model output needs chroma_norm or extras['logits']"
     return raw
 
@@ -92,7 +97,11 @@ def test_forward_backward_every_registered_model(name: str) -> None:
         output = model(lightness)
     assert isinstance(output, ModelOutput)
     classification = model_entry(name).family == "classification"
-    if classification:
+    segguided = model_entry(name).family == "segguided"
+    if segguided:  # per-class chroma and class logits; decode picks (test_segguided.py)
+        assert output.chroma_norm is None
+        assert output.extras["class_chroma"].shape[1] == 2 * output.extras["seg_logits"].shape[1]
+    elif classification:
         # Bin logits at 1/4 resolution; the pipeline upsamples the decoded chroma.
         assert output.chroma_norm is None
         assert output.extras["logits"].shape == (2, model.bins.shape[0], m // 2, 3 * m // 4)
@@ -114,6 +123,9 @@ def test_forward_backward_every_registered_model(name: str) -> None:
         # An average of bin centres lies within their range, in Lab units.
         lo, hi = model.bins.min(0).values.view(2, 1, 1), model.bins.max(0).values.view(2, 1, 1)
         assert ((chroma >= lo - 1e-3) & (chroma <= hi + 1e-3)).all()
+        return
+    if segguided:
+        assert chroma.shape == (2, 2, 2 * m, 3 * m)
         return
     if model_entry(name).family == "hybrid":  # two heads at 1/2 resolution (test_hybrid.py)
         assert chroma.shape == (2, 2, m, 3 * m // 2)

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = {
     "pix2pix": {"depth": 5, "base_channels": 8, "max_channels": 32},
     "gorriz": {"depth": 5, "base_channels": 8, "max_channels": 32},
+    "seg-shared": {"depth": 5, "base_channels": 8, "max_channels": 32, "n_classes": 3},
+    "seg-separate": {"depth": 5, "base_channels": 8, "max_channels": 32, "n_classes": 3},
 }
 
 

@@ -1,4 +1,5 @@
-"""``tinct data ...``: list, download, make Shape Set, inspect, ab prior, build the corpus."""
+"""``tinct data ...``: list, download, make Shape Set, inspect, ab prior, build the corpus and
+its VOC-format stand-in."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     data = add_command(
         sub,
         "data",
-        help="datasets: list, download, make Shape Set, inspect, ab prior, build the photo corpus",
+        help="datasets: list, download, make Shape Set, inspect, ab prior, build the photo corpus "
+        "and its VOC-format stand-in",
         description="Dataset commands.",
         examples="""
         tinct data list
         tinct data build-corpus corpus
         tinct data inspect corpus --split train
+        tinct data build-voc-standin corpus voc-standin
         """,
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
@@ -140,6 +143,46 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tsv", help="photo list to use instead of the shipped photo-corpus.tsv")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_build_corpus)
+
+    p = add_command(
+        data_sub,
+        "build-voc-standin",
+        help="a Pascal VOC-format STAND-IN from the photo corpus (foreground/background masks)",
+        description="Write a small folder in Pascal VOC 2012's segmentation format from the "
+        "photo corpus, for offline runs of seed 004's segmentation-guided colourisation. It is "
+        "a stand-in, not Pascal VOC: the corpus' train and val photos (test left out) with "
+        "masks of two classes, background (0) and foreground (1), made by OpenCV's GrabCut "
+        "initialised from the spectral-residual saliency of each photo, with a void (255) "
+        "band along the outline; no semantic classes. Layout: OUT/VOCdevkit/VOC2012/ with "
+        "JPEGImages/, SegmentationClass/ (palette PNGs), ImageSets/Segmentation/"
+        "{train,val,trainval}.txt, classes.txt and standin.json. Train on it with "
+        "data.kind=dataset, data.name=voc-standin, data.root=OUT. OUT is written under a "
+        "temporary name and renamed at the end; an existing OUT is never replaced "
+        "without --force.",
+        examples="""
+        tinct data build-corpus corpus
+        tinct data build-voc-standin corpus voc-standin
+        tinct train configs/guided/seg-shared.yaml --set data.root=voc-standin
+        """,
+    )
+    p.add_argument("corpus", help="the photo corpus folder (tinct data build-corpus)")
+    p.add_argument("out", help="output folder (holds VOCdevkit/VOC2012)")
+    p.add_argument(
+        "--short-side",
+        type=int,
+        default=192,
+        help="shrink photos to this short side in pixels (default 192; never enlarged)",
+    )
+    p.add_argument("--iterations", type=int, default=5, help="GrabCut iterations (default 5)")
+    p.add_argument(
+        "--void-radius",
+        type=non_negative_int,
+        default=1,
+        help="void (255) pixels on either side of the foreground outline (default 1; 0: none)",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing OUT folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_build_voc_standin)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -268,3 +311,27 @@ def run_build_corpus(args: argparse.Namespace) -> int:
     except CorpusError as err:
         return fail(err, EXIT_SKIPPED)
     return EXIT_OK
+
+
+def run_build_voc_standin(args: argparse.Namespace) -> int:
+    from tinct.data.corpus import CorpusError
+    from tinct.data.voc_standin import build_voc_standin
+
+    if args.iterations < 1:
+        return fail(f"--iterations must be at least 1, got {args.iterations}")
+    try:
+        report = build_voc_standin(
+            args.corpus,
+            args.out,
+            short_side=args.short_side,
+            iterations=args.iterations,
+            void_radius=args.void_radius,
+            force=args.force,
+            progress=show_progress(args),
+        )
+    except (CorpusError, FileExistsError, ValueError) as err:
+        return fail(err)
+    print(report.summary())
+    for path, reason in report.skipped:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    return EXIT_SKIPPED if report.skipped else EXIT_OK

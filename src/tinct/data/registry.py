@@ -91,6 +91,12 @@ DATASETS: dict[str, DatasetInfo] = {
             used_by="004 (segmentation-guided)",
         ),
         DatasetInfo(
+            "voc-standin", "VOC-format stand-in from the corpus: 2 classes (GrabCut on saliency)",
+            "tinct.data.voc:VOCSegmentation", "voc-standin", ("train", "val", "trainval"),
+            download="built from the corpus: tinct data build-voc-standin CORPUS DIR",
+            used_by="004 (offline stand-in for voc2012)",
+        ),
+        DatasetInfo(
             "flickr30k", "Flickr30k: 31,783 photos (folder of JPEGs), split 80-10-10",
             "tinct.data.folders:Flickr30k", "flickr30k-images", ("train", "val", "test"),
             download=_NO_FLICKR, used_by="003",
@@ -147,6 +153,8 @@ def dataset_info(name: str) -> DatasetInfo:
 def _is_dataset_folder(info: DatasetInfo, path: Path) -> bool:
     if info.name.startswith("corpus"):
         return (path / "manifest.tsv").is_file()
+    if info.name == "voc-standin":  # any folder the builder wrote (it holds VOCdevkit/)
+        return (path / "VOCdevkit").is_dir()
     return path.name == info.folder and path.is_dir()
 
 
@@ -167,7 +175,8 @@ def is_present(name: str, root: str | os.PathLike[str] | None = None) -> bool:
 
 
 def _root_arg(info: DatasetInfo, root: str | os.PathLike[str] | None) -> Path:
-    if info.name.startswith(("corpus", "faces")):  # these classes take their own folder
+    # These classes take their own folder (VOCSegmentation finds VOCdevkit inside it).
+    if info.name.startswith(("corpus", "faces", "voc-standin")):
         path = dataset_path(info.name, root)
         assert path is not None
         return path
@@ -193,7 +202,12 @@ def open_dataset(
         args.setdefault("n", n)
         args.setdefault("seed", seed)
         return info.cls()(**args)
-    return info.cls()(_root_arg(info, root), split, **args)
+    path = _root_arg(info, root)
+    if name == "voc-standin" and not (path / "VOCdevkit").is_dir():
+        raise DatasetError(
+            path, f"no VOC-format stand-in here (no VOCdevkit folder): {info.download}"
+        )
+    return info.cls()(path, split, **args)
 
 
 def download_dataset(

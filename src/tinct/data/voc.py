@@ -12,6 +12,11 @@ The trainval archive (http://host.robots.ox.ac.uk/pascal/VOC/voc2012/) unpacks t
 
 Masks are read with Pillow *without* converting them, so :attr:`RawItem.mask` holds the
 class indices. There is no image-level label: :attr:`VOCSegmentation.targets` is ``None``.
+
+A folder in this format with other classes (the corpus-derived stand-in of
+:mod:`tinct.data.voc_standin`: background and foreground) names them in an optional
+``classes.txt`` beside ``JPEGImages/`` (one name per line, line ``i`` = mask value ``i``);
+the real VOC has none and gets :data:`VOC_CLASSES`.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ from tinct.data.download import Resource, ensure_dataset
 from tinct.io import read_image_numpy
 
 __all__ = [
+    "CLASS_NAMES_FILE",
     "SPLITS",
     "VOC2012_RESOURCE",
     "VOC_CLASSES",
     "VOC_PALETTE",
     "VOCSegmentation",
+    "read_class_names",
     "read_mask",
     "voc_palette",
 ]
@@ -68,6 +75,8 @@ VOC_CLASSES = (
 )
 VOID = 255
 SPLITS = ("train", "val", "trainval")
+#: Optional file of class names in a VOC-format folder (not part of the real VOC).
+CLASS_NAMES_FILE = "classes.txt"
 
 
 def voc_palette() -> np.ndarray:
@@ -92,12 +101,33 @@ def voc_palette() -> np.ndarray:
 VOC_PALETTE = voc_palette()
 
 
-def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """The class indices of a VOC segmentation PNG, ``(H, W)`` uint8 (values 0-20, 255).
+def read_class_names(path: str | os.PathLike[str]) -> list[str]:
+    """Class names from a ``classes.txt`` (one per line, line ``i`` = mask value ``i``).
+
+    Raises:
+        DatasetError: naming ``path``, if it is unreadable, empty, lists more than 255
+            classes (255 is void) or repeats a name.
+    """
+    path = Path(path)
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetError(path, f"cannot be read ({err})") from err
+    names = [n for n in names if n]
+    if not names or len(names) > VOID:
+        raise DatasetError(path, f"must list 1-{VOID} class names, one per line; has {len(names)}")
+    if len(set(names)) != len(names):
+        raise DatasetError(path, "lists a class name twice")
+    return names
+
+
+def read_mask(path: str | os.PathLike[str], n_classes: int = len(VOC_CLASSES)) -> np.ndarray:
+    """The class indices of a VOC segmentation PNG, ``(H, W)`` uint8 (values
+    ``0..n_classes-1`` and 255; VOC's 21 classes by default).
 
     Raises:
         DatasetError: naming ``path``, if it is missing, unreadable, not a palette or
-            greyscale image, or holds values other than 0-20 and 255.
+            greyscale image, or holds values other than the classes and 255.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -115,11 +145,11 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
         raise DatasetError(path, "mask file is missing") from err
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DatasetError(path, f"unreadable mask ({err})") from err
-    bad = (mask >= len(VOC_CLASSES)) & (mask != VOID)
+    bad = (mask >= n_classes) & (mask != VOID)
     if bad.any():
         values = sorted({int(v) for v in np.unique(mask[bad])})
         raise DatasetError(
-            path, f"mask values {values[:5]} are not classes 0-{len(VOC_CLASSES) - 1} or 255"
+            path, f"mask values {values[:5]} are not classes 0-{n_classes - 1} or 255"
         )
     return mask
 
@@ -134,7 +164,8 @@ def _find_voc2012(root: Path) -> tuple[Path, Path]:
 
 
 class VOCSegmentation(ColourDataset):
-    """PASCAL VOC 2012 segmentation: photos with masks of 21 classes (255 = void).
+    """PASCAL VOC 2012 segmentation: photos with masks of 21 classes (255 = void), or any
+    folder in its format (the corpus-derived stand-in: 2 classes named in ``classes.txt``).
 
     Args:
         root: the folder holding ``VOCdevkit`` (where it is downloaded to), ``VOCdevkit``
@@ -147,7 +178,7 @@ class VOCSegmentation(ColourDataset):
         progress: show a progress bar while downloading.
 
     Attributes:
-        classes: the 21 class names (index = mask value).
+        classes: the class names (index = mask value): VOC's 21, or ``classes.txt``'s.
         ids: the image ids of the split, in file order.
     """
 
@@ -176,7 +207,8 @@ class VOCSegmentation(ColourDataset):
             progress=progress,
             name="voc2012",
         )
-        self.classes = list(VOC_CLASSES)
+        names = self.folder / CLASS_NAMES_FILE
+        self.classes = read_class_names(names) if names.is_file() else list(VOC_CLASSES)
         self.targets = None
         list_path = self.folder / "ImageSets" / "Segmentation" / f"{split}.txt"
         try:
@@ -200,7 +232,7 @@ class VOCSegmentation(ColourDataset):
         image_path = self.image_path(index)
         rgb = read_image_numpy(image_path)
         mask_path = self.mask_path(index)
-        mask = read_mask(mask_path)
+        mask = read_mask(mask_path, len(self.classes))
         if mask.shape != rgb.shape[:2]:
             raise DatasetError(
                 mask_path,

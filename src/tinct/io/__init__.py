@@ -6,7 +6,8 @@
   (EXIF, ICC profile, DPI). Reading is :mod:`tinct.io.image` (with the pixel
   conversions of :mod:`tinct.io.pixels`), metadata :mod:`tinct.io.metadata`.
 * :func:`write_image` -- atomic PNG/JPEG/WebP/TIFF/BMP writing of uint8 images,
-  keeping a source's metadata if given (:mod:`tinct.io.write`).
+  keeping a source's metadata if given (:mod:`tinct.io.write`); :func:`write_palette_png`
+  -- index images (segmentation masks) as palette PNGs.
 * :func:`find_image_files` -- files, folders and glob patterns to regular image files
   and the entries skipped (FIFOs, devices, link loops, ...) with reasons;
   :func:`iter_image_files` -- just the files.
@@ -49,7 +50,7 @@ from tinct.io.video import (
     VideoTranscoder,
     is_video_path,
 )
-from tinct.io.write import JPEG_SUBSAMPLINGS, WRITE_FORMATS, write_image
+from tinct.io.write import JPEG_SUBSAMPLINGS, WRITE_FORMATS, write_image, write_palette_png
 
 __all__ = [
     "COLOUR_LEVEL",
@@ -78,5 +79,6 @@ __all__ = [
     "read_image_numpy",
     "read_image_with_metadata",
     "write_image",
+    "write_palette_png",
     "write_text_atomic",
 ]

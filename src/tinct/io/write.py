@@ -14,7 +14,7 @@ from PIL import Image, features
 
 from tinct.io.metadata import ImageMetadata, _metadata_options
 
-__all__ = ["JPEG_SUBSAMPLINGS", "WRITE_FORMATS", "write_image"]
+__all__ = ["JPEG_SUBSAMPLINGS", "WRITE_FORMATS", "write_image", "write_palette_png"]
 
 #: File-name suffix (lower case) -> Pillow format name, for :func:`write_image`.
 WRITE_FORMATS: Final[dict[str, str]] = {
@@ -170,6 +170,47 @@ def write_image(
     try:
         with os.fdopen(fd, "wb") as f:
             pil_image.save(f, format=fmt, **options)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return target
+
+
+def write_palette_png(
+    path: str | os.PathLike[str], indices: np.ndarray, palette: np.ndarray
+) -> Path:
+    """Write an index image as a palette (``"P"`` mode) PNG, atomically (as :func:`write_image`).
+
+    The pixel *values* are ``indices`` (``(H, W)`` uint8), the palette only colours them
+    for viewing: Pascal VOC's segmentation masks (class index per pixel, 255 = void).
+
+    Args:
+        path: destination ``.png``; missing parent directories are created.
+        indices: ``(H, W)`` ``np.uint8`` array.
+        palette: ``(N, 3)`` ``np.uint8`` RGB colours of indices ``0..N-1`` (N <= 256).
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        raise ValueError(f"cannot write {target}: a palette image must be a .png file")
+    if not isinstance(indices, np.ndarray) or indices.dtype != np.uint8 or indices.ndim != 2:
+        shape = getattr(indices, "shape", None)
+        raise ValueError(f"indices must be an (H, W) uint8 array, got {type(indices)} {shape}")
+    if (
+        palette.dtype != np.uint8
+        or palette.ndim != 2
+        or palette.shape[1] != 3
+        or len(palette) > 256
+    ):
+        raise ValueError(f"palette must be an (N <= 256, 3) uint8 array, got {palette.shape}")
+    pil_image = Image.frombytes("P", (indices.shape[1], indices.shape[0]), indices.tobytes())
+    pil_image.putpalette(palette.reshape(-1).tobytes())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp, fd = _open_temp(target.parent, target.name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pil_image.save(f, format="PNG", optimize=True)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):

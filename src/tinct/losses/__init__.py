@@ -14,12 +14,14 @@ from tinct.losses.contrastive import NTXentLoss, nt_xent
 from tinct.losses.guided import map_weighted_l1
 from tinct.losses.kl import gaussian_kl, latent_kl
 from tinct.losses.regression import REGRESSION_LOSSES, regression_loss
+from tinct.losses.segmentation import class_chroma_loss, segmentation_loss
 
 __all__ = [
     "CLASSIFICATION_LOSSES",
     "REGRESSION_LOSSES",
     "ClassificationLossKind",
     "NTXentLoss",
+    "class_chroma_loss",
     "classification_loss",
     "classification_target",
     "gaussian_kl",
@@ -29,4 +31,5 @@ __all__ = [
     "nt_xent",
     "rebalancing_pixel_weights",
     "regression_loss",
+    "segmentation_loss",
 ]

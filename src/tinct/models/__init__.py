@@ -1,7 +1,7 @@
 """Colourisation models: one registry for every family, typed outputs, decoding apart.
 
-Importing this package imports every family module (classification, cvae, gan, guided, hybrid,
-regression), whose ``@register_model`` decorators fill the registry
+Importing this package imports every family module (classification, cvae, gan, guided,
+hybrid, regression, segguided), whose ``@register_model`` decorators fill the registry
 (:mod:`tinct.models.registry`, a leaf).
 """
 
@@ -16,6 +16,7 @@ from tinct.models.hub import BUNDLED, list_bundled, load_metadata, load_model, s
 from tinct.models.hybrid import EfficientHybridColouriser
 from tinct.models.registry import create_model, list_models, model_entry, register_model
 from tinct.models.regression import EfficientUNetColouriser, UNetColouriser, YuvCNN, ZhangRegressor
+from tinct.models.segguided import SegGuidedColouriser
 
 __all__ = [
     "AUX_MAP_NAMES",
@@ -28,6 +29,7 @@ __all__ = [
     "GANColouriser",
     "ModelOutput",
     "MultipathColouriser",
+    "SegGuidedColouriser",
     "UNetColouriser",
     "YuvCNN",
     "ZhangColouriser",

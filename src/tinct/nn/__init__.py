@@ -5,7 +5,8 @@ pretrained backbones (:mod:`~tinct.nn.backbones`), batch-norm folding (:mod:`~ti
 the pix2pix U-Net generator (:mod:`~tinct.nn.unet`) and discriminators
 (:mod:`~tinct.nn.discriminators`), and one module per network family:
 :mod:`~tinct.nn.efficient_gan` (seed 000), :mod:`~tinct.nn.yuv_gan`, :mod:`~tinct.nn.yuv_cnn`
-and :mod:`~tinct.nn.cvae` (seed 001), :mod:`~tinct.nn.zhang` (seed 002).
+and :mod:`~tinct.nn.cvae` (seed 001), :mod:`~tinct.nn.zhang` (seed 002),
+:mod:`~tinct.nn.segguided` (seed 004's segmentation-guided U-Net).
 
 Networks here are plain ``nn.Module`` parts; :mod:`tinct.models` registers the colourisers
 built from them, decodes their outputs and states their capabilities. The GAN networks see
@@ -35,6 +36,7 @@ from tinct.nn.efficient_gan import (
     EfficientGenerator,
     efficient_gan,
 )
+from tinct.nn.segguided import SegGuidedUNet, pick_class_chroma
 from tinct.nn.spectral import remove_spectral_norm, spectral_norm_all
 from tinct.nn.unet import UNetGenerator
 from tinct.nn.yuv_cnn import yuv_cnn
@@ -55,6 +57,7 @@ __all__ = [
     "EfficientNetLiteEncoder",
     "MultiScaleDiscriminator",
     "PatchDiscriminator",
+    "SegGuidedUNet",
     "SelfAttention",
     "UNetGenerator",
     "YUVDiscriminator",
@@ -62,6 +65,7 @@ __all__ = [
     "add_zhang_blocks",
     "efficient_gan",
     "efficientnet_lite_weights_path",
+    "pick_class_chroma",
     "remove_spectral_norm",
     "reparameterise",
     "spectral_norm_all",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -62,31 +64,65 @@ class UNetGenerator(nn.Module):
             if not innermost:
                 layers.append(norm_layer(chans[i], ibn=i - 1 < ibn_layers))
             self.encoder.append(nn.Sequential(*layers))
-        self.decoder = nn.ModuleList()
-        for j, i in enumerate(reversed(range(1, depth))):
-            cin = chans[i] if i == depth - 1 else 2 * chans[i]
-            up: list[nn.Module] = [
-                nn.ReLU(inplace=False),
-                nn.ConvTranspose2d(cin, chans[i - 1], 4, 2, 1, bias=False),
-                nn.BatchNorm2d(chans[i - 1]),
-            ]
-            if j < dropout_blocks:
-                up.append(nn.Dropout(dropout))
-            self.decoder.append(nn.Sequential(*up))
-        self.head = nn.Sequential(
-            nn.ReLU(inplace=False), nn.ConvTranspose2d(2 * chans[0], out_channels, 4, 2, 1)
-        )
+        self.channels = tuple(chans)
+        self.decoder = unet_decoder(chans, dropout_blocks=dropout_blocks, dropout=dropout)
+        self.head = unet_head(chans[0], out_channels)
         if spectral:
             spectral_norm_all(self)
 
-    def forward(self, l_norm: Tensor) -> Tensor:
+    def encode(self, l_norm: Tensor) -> list[Tensor]:
+        """The output of every encoder layer, shallowest first (the last is the bottleneck)."""
         check_multiple(l_norm, 2**self.depth, type(self).__name__)
-        skips: list[Tensor] = []
+        features: list[Tensor] = []
         x = l_norm
         for layer in self.encoder:
             x = layer(x)
-            skips.append(x)
-        skips.pop()
-        for layer in self.decoder:
-            x = torch.cat([layer(x), skips.pop()], dim=1)
-        return torch.tanh(self.head(x))
+            features.append(x)
+        return features
+
+    def decode_features(
+        self, features: list[Tensor], decoder: nn.ModuleList | None = None
+    ) -> Tensor:
+        """The decoder's last feature map ``(B, 2 * channels[0], H / 2, W / 2)``, before the
+        head: each block's output joined with the mirrored encoder features. ``decoder``:
+        another decoder of the same layout (:func:`unet_decoder`) reading the same encoder
+        features (a second branch, as seed 004 section 4.3.2); default: this one's."""
+        blocks = self.decoder if decoder is None else decoder
+        x = features[-1]
+        for layer, skip in zip(blocks, reversed(features[:-1]), strict=True):
+            x = torch.cat([layer(x), skip], dim=1)
+        return x
+
+    def forward(self, l_norm: Tensor) -> Tensor:
+        return torch.tanh(self.head(self.decode_features(self.encode(l_norm))))
+
+
+def unet_decoder(
+    channels: Sequence[int], *, dropout_blocks: int = 3, dropout: float = 0.5
+) -> nn.ModuleList:
+    """The decoder blocks of :class:`UNetGenerator` for encoder widths ``channels``
+    (deepest block first): ReLU, 4x4 stride-2 transposed convolution, batch norm, dropout
+    in the first ``dropout_blocks``. Block ``j`` reads the previous block's output joined
+    with the mirrored encoder features (the innermost reads the bottleneck alone)."""
+    depth = len(channels)
+    decoder = nn.ModuleList()
+    for j, i in enumerate(reversed(range(1, depth))):
+        cin = channels[i] if i == depth - 1 else 2 * channels[i]
+        up: list[nn.Module] = [
+            nn.ReLU(inplace=False),
+            nn.ConvTranspose2d(cin, channels[i - 1], 4, 2, 1, bias=False),
+            nn.BatchNorm2d(channels[i - 1]),
+        ]
+        if j < dropout_blocks:
+            up.append(nn.Dropout(dropout))
+        decoder.append(nn.Sequential(*up))
+    return decoder
+
+
+def unet_head(first_channels: int, out_channels: int) -> nn.Sequential:
+    """The last layer of :class:`UNetGenerator` (no activation): ReLU and a 4x4 stride-2
+    transposed convolution from the decoder's ``2 * first_channels`` features at half
+    resolution to ``out_channels`` at the input's."""
+    return nn.Sequential(
+        nn.ReLU(inplace=False), nn.ConvTranspose2d(2 * first_channels, out_channels, 4, 2, 1)
+    )

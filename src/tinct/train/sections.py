@@ -35,6 +35,7 @@ __all__ = [
     "OptimSection",
     "PerceptualSection",
     "ScheduleSection",
+    "SegmentationSection",
     "TrainConfig",
     "TrainerSection",
     "build_typed",
@@ -141,6 +142,23 @@ class GanSection:
 
 
 @dataclass
+class SegmentationSection:
+    """``segmentation``: the segmentation-guided family (``seg-shared``, ``seg-separate``;
+    seed 004 section 4.3). The loss is the per-class chroma loss (``loss.name``: l1, the
+    seed's, or l2 / smooth_l1) plus ``weight`` times the segmentation cross-entropy.
+    ``all_classes``: false compares only the classes present in each image, each inside
+    its mask (the fix seed 004 section 5.2.2 proposes); true is the seed's formulation,
+    every class's chroma pair against the truth inside its mask and grey outside.
+    ``pretrain_steps``: the first steps train the segmentation alone (cross-entropy only;
+    the colour output gets no gradient), then both losses (section 4.3.2: "firstly trained
+    to segment the images"); 0 trains both from the start."""
+
+    weight: float = field(default=1.0, metadata=_check(minimum=0.0))
+    all_classes: bool = False
+    pretrain_steps: int = field(default=0, metadata=_check(minimum=0))
+
+
+@dataclass
 class OptimSection:
     """``optim``: optimiser by name (:data:`tinct.train.optim.OPTIMISERS`), learning rate,
     weight decay, Adam betas, a learning-rate multiplier for a pretrained encoder, and
@@ -214,6 +232,7 @@ class TrainConfig:
     data: DataSection = field(default_factory=DataSection)
     loss: LossSection = field(default_factory=LossSection)
     gan: GanSection = field(default_factory=GanSection)
+    segmentation: SegmentationSection = field(default_factory=SegmentationSection)
     optim: OptimSection = field(default_factory=OptimSection)
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     trainer: TrainerSection = field(default_factory=TrainerSection)

@@ -27,6 +27,7 @@ from tinct.train.objectives.cvae import CVAEObjective
 from tinct.train.objectives.guided import MAP_TERMS, GuidedAdversarialObjective
 from tinct.train.objectives.hybrid import HybridObjective
 from tinct.train.objectives.regression import RegressionObjective
+from tinct.train.objectives.segguided import SegmentationGuidedObjective
 
 __all__ = [
     "GENERATOR_TERMS",
@@ -39,6 +40,7 @@ __all__ = [
     "HybridObjective",
     "Objective",
     "RegressionObjective",
+    "SegmentationGuidedObjective",
     "downsample_ab",
     "objective_for",
     "register_generator_term",

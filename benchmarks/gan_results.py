@@ -253,18 +253,15 @@ def _verdict(summaries: dict[str, dict[str, Any]], labels: dict[str, str]) -> st
     """Which trained models beat the greyscale input on CIEDE2000 (and on RMSE RGB)."""
     grey = summaries["greyscale"]
     better = [labels[n] for n in labels if summaries[n]["ciede2000"] < grey["ciede2000"]]
-    worse = [labels[n] for n in labels if labels[n] not in better]
     text = (
-        f"better than greyscale on CIEDE2000 ({grey['ciede2000']:.2f}): "
-        + (", ".join(better) if better else "none")
-        + "; worse: "
-        + (", ".join(worse) if worse else "none")
+        f"{', '.join(better)} beat{'s' if len(better) == 1 else ''} greyscale on CIEDE2000 "
+        f"({grey['ciede2000']:.2f}); the others do not"
+        if better
+        else f"no trained model beats greyscale on CIEDE2000 ({grey['ciede2000']:.2f})"
     )
     rgb_worse = [labels[n] for n in labels if summaries[n]["rmse_rgb"] > grey["rmse_rgb"]]
     if rgb_worse:
-        text += f"; worse than greyscale on RMSE RGB ({grey['rmse_rgb']:.2f}): " + ", ".join(
-            rgb_worse
-        )
+        text += f"; {', '.join(rgb_worse)} also lose to it on RMSE RGB ({grey['rmse_rgb']:.2f})"
     return text
 
 
@@ -286,8 +283,8 @@ def _markdown(
     lines = [
         "# Adversarial colourisation: the seeds' GAN tables re-measured",
         "",
-        "**A small CPU run, not a reproduction.** Seed 000 table 4.1 "
-        f"({_verdict(s41, labels41)}). Seed 004 table 3 ({_verdict(s3, labels3)}). "
+        "**A small CPU run, not a reproduction.** Seed 000 table 4.1: "
+        f"{_verdict(s41, labels41)}. Seed 004 table 3: {_verdict(s3, labels3)}. "
         "A model worse than greyscale paints colours that are wrong more often than "
         "leaving the photo grey would be; the likely reason is the budget: every model "
         f"here saw at most {max(_run_info(runs, n)['images'] for n in [*SEED000, *SEED004]):,} "

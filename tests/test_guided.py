@@ -319,7 +319,9 @@ def test_nag_is_sgd_with_nesterov_momentum() -> None:
 
 def test_guided_configs_resolve() -> None:
     paths = sorted(CONFIGS.glob("*.yaml"))
-    assert {p.stem for p in paths} == {"multipath-gan", "baseline-unet-gan", "baseline-zhang"}
+    # (configs/guided/seg-*.yaml, seed 004's segmentation guidance, are tested in
+    # tests/test_segguided.py)
+    assert {"multipath-gan", "baseline-unet-gan", "baseline-zhang"} <= {p.stem for p in paths}
     configs = {p.stem: resolve_config(p) for p in paths}
     for config in configs.values():
         as_train_config(config)

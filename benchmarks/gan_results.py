@@ -261,7 +261,8 @@ def _verdict(summaries: dict[str, dict[str, Any]], labels: dict[str, str]) -> st
     )
     rgb_worse = [labels[n] for n in labels if summaries[n]["rmse_rgb"] > grey["rmse_rgb"]]
     if rgb_worse:
-        text += f"; {', '.join(rgb_worse)} also lose to it on RMSE RGB ({grey['rmse_rgb']:.2f})"
+        verb = "loses" if len(rgb_worse) == 1 else "lose"
+        text += f"; {', '.join(rgb_worse)} also {verb} to it on RMSE RGB ({grey['rmse_rgb']:.2f})"
     return text
 
 
@@ -422,6 +423,16 @@ def _markdown(
         f"({_fmt_time(float(yuv['seconds']))} wall-clock); evaluated on "
         f"{args.shapes_images} images of its test split (seeded subset). Report: "
         "[cgan-yuv-shapes](gans/cgan-yuv-shapes/results.md).",
+        "",
+        (
+            f"It beats greyscale on ΔE00 ({syuv['cgan-yuv']['ciede2000']:.2f} against "
+            f"{syuv['greyscale']['ciede2000']:.2f})."
+            if syuv["cgan-yuv"]["ciede2000"] < syuv["greyscale"]["ciede2000"]
+            else f"**It is worse than greyscale on ΔE00** ({syuv['cgan-yuv']['ciede2000']:.2f} "
+            f"against {syuv['greyscale']['ciede2000']:.2f}): trained only adversarially, "
+            "it learns colours that look plausible to its discriminator, not the shapes' "
+            "own colours."
+        ),
         "",
         "## Bundle decision",
         "",

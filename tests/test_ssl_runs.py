@@ -70,7 +70,7 @@ def test_every_pretext_method_pretrains_and_resumes(
     assert (out / "checkpoints" / "last.ckpt").is_file() and (out / "loss_curve.png").is_file()
     assert (out / "logs" / "version_0" / "metrics.csv").read_text().count("train/loss") >= 1
     saved = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]
-    cpu_at_checkpoint = saved["CpuTimer"]["seconds"]
+    cpu_at_checkpoint = saved["CpuBudget"]["seconds"]
     assert 0 < cpu_at_checkpoint <= meta["cpu_seconds"]
     # Resuming continues from the last checkpoint to the new budget, its CPU time too.
     args = [*_pretrain_args(config, photos, out, 3), "--resume", "auto"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,12 @@ from tinct.data.training import build_datasets
 from tinct.ssl.config import PretrainConfig
 from tinct.ssl.encoders import save_encoder
 from tinct.ssl.methods import PretextMethod, create_method
-from tinct.train.callbacks import LossCurve, TrainTimer
+from tinct.train.callbacks import CpuBudget, LossCurve, TrainTimer
 from tinct.train.config import dump_config
 from tinct.train.optim import make_optimizer, make_scheduler
 from tinct.train.runner import resume_path
 
-__all__ = ["CpuTimer", "PretextModule", "pretrain"]
+__all__ = ["PretextModule", "pretrain"]
 
 log = logging.getLogger(__name__)
 
@@ -86,40 +85,6 @@ class PretextModule(L.LightningModule):
         }
 
 
-class CpuTimer(L.Callback):
-    """Process CPU seconds spent training (all threads), summed over resumed runs; stops
-    training once ``limit_seconds`` are spent."""
-
-    def __init__(self, limit_seconds: float | None = None) -> None:
-        self.previous = 0.0
-        self.started: float | None = None
-        self.limit = limit_seconds
-
-    @property
-    def seconds(self) -> float:
-        running = time.process_time() - self.started if self.started is not None else 0.0
-        return self.previous + running
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.started = time.process_time()
-
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
-    ) -> None:
-        if self.limit is not None and self.seconds >= self.limit:
-            trainer.should_stop = True
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.previous = self.seconds
-        self.started = None
-
-    def state_dict(self) -> dict[str, float]:
-        return {"seconds": self.seconds}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.previous = float(state_dict.get("seconds", 0.0))
-
-
 def _rgb_batches(loader: DataLoader[Any], n: int) -> Iterator[Tensor]:
     for batch in itertools.islice(loader, n):
         yield batch.rgb
@@ -159,8 +124,7 @@ def pretrain(
     )
     module = PretextModule(cfg)
     extra = module.method.prepare(_rgb_batches(train_loader, cfg.prior_batches))
-    limit = cfg.max_cpu_minutes * 60 if cfg.max_cpu_minutes else None
-    cpu, timer = CpuTimer(limit), TrainTimer()
+    cpu, timer = CpuBudget(cfg.max_cpu_minutes or None), TrainTimer()
     callbacks: list[L.Callback] = [
         ModelCheckpoint(
             dirpath=out_dir / "checkpoints",

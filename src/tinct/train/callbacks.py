@@ -136,21 +136,25 @@ class TrainTimer(L.Callback):
     """Wall-clock training time, summed over resumed runs (kept in checkpoints), logged
     as ``train_time_s`` after every validation and at the end of training."""
 
+    #: The clock (seconds) and the logged metric's name; :class:`CpuBudget` changes both.
+    clock = staticmethod(time.perf_counter)
+    metric = "train_time_s"
+
     def __init__(self) -> None:
         self.previous = 0.0  # seconds of earlier runs, restored from a checkpoint
         self.started: float | None = None
 
     @property
     def seconds(self) -> float:
-        running = time.perf_counter() - self.started if self.started is not None else 0.0
+        running = self.clock() - self.started if self.started is not None else 0.0
         return self.previous + running
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.started = time.perf_counter()
+        self.started = self.clock()
 
     def _log(self, trainer: L.Trainer) -> None:
         for logger in trainer.loggers:
-            logger.log_metrics({"train_time_s": self.seconds}, step=trainer.global_step)
+            logger.log_metrics({self.metric: self.seconds}, step=trainer.global_step)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking:
@@ -168,7 +172,7 @@ class TrainTimer(L.Callback):
         self.previous = float(state_dict.get("seconds", 0.0))
 
 
-class CpuBudget(L.Callback):
+class CpuBudget(TrainTimer):
     """Ends training once the training process has used ``minutes`` of CPU time (user +
     system over all its threads, :func:`time.process_time`), summed over resumed runs
     (kept in checkpoints). A CPU budget is the same amount of work for every model
@@ -176,38 +180,15 @@ class CpuBudget(L.Callback):
     processes are not counted (use ``data.num_workers: 0`` to count everything).
     The spent CPU seconds are logged as ``train_cpu_s`` with every validation."""
 
+    clock = staticmethod(time.process_time)
+    metric = "train_cpu_s"
+
     def __init__(self, minutes: float | None) -> None:
+        super().__init__()
         self.limit = None if minutes is None else 60.0 * minutes
-        self.previous = 0.0
-        self.started: float | None = None
-
-    @property
-    def seconds(self) -> float:
-        running = time.process_time() - self.started if self.started is not None else 0.0
-        return self.previous + running
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.started = time.process_time()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any
     ) -> None:
         if self.limit is not None and self.seconds >= self.limit:
             trainer.should_stop = True
-
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.sanity_checking:
-            for logger in trainer.loggers:
-                logger.log_metrics({"train_cpu_s": self.seconds}, step=trainer.global_step)
-
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        for logger in trainer.loggers:
-            logger.log_metrics({"train_cpu_s": self.seconds}, step=trainer.global_step)
-        self.previous = self.seconds
-        self.started = None
-
-    def state_dict(self) -> dict[str, float]:
-        return {"seconds": self.seconds}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.previous = float(state_dict.get("seconds", 0.0))

@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -70,14 +71,17 @@ def _run(runs: Path, name: str) -> Path:
     return path
 
 
+@functools.cache
 def _run_info(runs: Path, name: str) -> dict[str, Any]:
-    """Steps, images seen, wall-clock and CPU training seconds of a finished run."""
+    """Steps, images seen, crop size, wall-clock and CPU training seconds of a finished
+    run (read once per run: the page asks for them row by row)."""
     meta = load_metadata(_run(runs, name))
     steps = int(meta["global_step"])
     batch = int(meta["config"]["trainer"]["batch_size"])
     return {
         "steps": steps,
         "images": steps * batch,
+        "size": int(meta["config"]["data"]["image_size"]),
         "seconds": float(meta.get("train_seconds", float("nan"))),
         "cpu_seconds": float(meta.get("train_cpu_seconds", float("nan"))),
     }
@@ -222,7 +226,7 @@ def main() -> None:
 
 def _size(runs: Path, names: list[str]) -> int:
     """The training crop size of a table's runs (the same for all of them)."""
-    sizes = {int(load_metadata(_run(runs, n))["config"]["data"]["image_size"]) for n in names}
+    sizes = {_run_info(runs, n)["size"] for n in names}
     if len(sizes) != 1:
         sys.exit(f"the runs of one table trained at different sizes: {sorted(sizes)}")
     return sizes.pop()

@@ -364,6 +364,54 @@ def test_single_input_says_where_its_output_went(
     assert "\r" not in captured.err  # no progress frames when stderr is not a terminal
 
 
+def test_output_naming_a_file_writes_that_file_for_one_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (src,) = grey_photos(tmp_path, ["a.png"])
+    out = tmp_path / "sub" / "mine.jpg"
+    assert main(["colourise", str(src), "-o", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert out.is_file() and not out.is_dir()
+    with Image.open(out) as image:  # the suffix is the format, whatever the input's
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (64, 48))
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mine.jpg"]
+    # It is the user's file now: a rerun keeps it unless --overwrite.
+    out.write_bytes(b"mine")
+    assert main(["colourise", str(src), "-o", str(out)]) == 0
+    assert "already done" in capsys.readouterr().out
+    assert out.read_bytes() == b"mine"
+    assert main(["colourise", str(src), "-o", str(out), "--overwrite", "-q"]) == 0
+    assert out.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_output_file_with_several_inputs_or_a_clash_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scans = tmp_path / "scans"
+    a, _ = grey_photos(scans, ["a.png", "b.png"])
+    before = digests(tmp_path)
+    cases = [
+        ([str(scans), "-o", str(tmp_path / "out.png")], "there are 2 inputs"),
+        ([str(a), "-o", str(a)], "would replace the input"),
+        ([str(a), "-o", str(tmp_path / "out.png"), "--format", "jpg"], "disagree"),
+        ([str(a), "-o", str(tmp_path / "out.mp4")], "needs an image suffix"),
+        ([str(a), "-o", str(tmp_path / "out.gif")], "does not write"),
+    ]
+    for argv, message in cases:
+        assert main(["colourise", *argv, "-q"]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert digests(tmp_path) == before  # nothing written, nothing replaced
+
+
+def test_an_existing_folder_with_an_image_suffix_stays_a_folder(tmp_path: Path) -> None:
+    (src,) = grey_photos(tmp_path, ["a.png"])
+    folder = tmp_path / "results.png"
+    folder.mkdir()
+    assert main(["colourise", str(src), "-o", str(folder), "-q"]) == 0
+    assert (folder / "a.png").is_file()
+
+
 def test_every_command_help_has_an_example_and_the_exit_statuses() -> None:
     import argparse
 

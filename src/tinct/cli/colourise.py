@@ -64,7 +64,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         examples=EXAMPLES,
     )
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
-    p.add_argument("-o", "--output", help="output folder (default: next to each input)")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output folder (default: next to each input); with one input, a file name "
+        "ending in an image or video suffix is the output file (its suffix is the format)",
+    )
     p.add_argument(
         "-m",
         "--model",
@@ -250,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--crf must be between 0 and 63 (51 for libx264), got {args.crf}")
     if args.size is not None and args.size > MAX_SIZE:
         return fail(f"--size must be at most {MAX_SIZE} pixels, got {args.size}")
+    _split_output(args)
     found = _collect_inputs(args)
     if found.missing:
         names = ", ".join(found.missing)
@@ -437,6 +443,16 @@ def _job(args: argparse.Namespace, index: int, count: int, threads_each: int) ->
     )
 
 
+def _split_output(args: argparse.Namespace) -> None:
+    """``-o`` as a folder (``args.output``) or, when it names an image or video file, as
+    the one output file (``args.output_file``; :func:`tinct.pipeline.plan_outputs`)."""
+    from tinct.pipeline import is_output_file
+
+    args.output_file = None
+    if is_output_file(args.output):
+        args.output_file, args.output = args.output, None
+
+
 def _collect_inputs(args: argparse.Namespace) -> Inputs:
     from tinct.pipeline import collect_inputs
 
@@ -456,6 +472,7 @@ def _plan_for(args: argparse.Namespace, found: Inputs) -> Plan:
         overwrite=args.overwrite,
         # Before the model is loaded: every map a model may write (only multipath-gan's).
         aux=AUX_MAP_NAMES if args.save_aux else (),
+        out_file=args.output_file,
     )
 
 

@@ -265,8 +265,13 @@ def plan_outputs(
     samples: int | None = None,
     overwrite: bool = False,
     aux: Sequence[str] = (),
+    out_file: str | os.PathLike[str] | None = None,
 ) -> Plan:
     """Output paths of ``files`` (``(path, root)`` pairs of :func:`collect_inputs`).
+
+    ``out_file``: the one output file of a single input (``tinct colourise photo.jpg -o
+    photo_colour.png``), instead of a path made from the input's name; its suffix is the
+    format, so it must be an image one for an image and a video one for a video.
 
     Raises ``ValueError`` naming the first input whose output would replace an input
     file (e.g. ``-o`` set to the input folder, or an empty ``suffix`` next to the
@@ -276,11 +281,13 @@ def plan_outputs(
     (:func:`aux_path`), planned and checked like the outputs.
     """
     out = Path(out_dir) if out_dir is not None else None
+    if out_file is not None:
+        _check_out_file(Path(out_file), files, out, ext)
     inputs = {p.resolve() for p, _ in files}
     plan = Plan()
     claimed: dict[Path, Path] = {}
     for path, root in files:
-        dest = output_path(path, out, root, suffix, ext)
+        dest = Path(out_file) if out_file is not None else output_path(path, out, root, suffix, ext)
         for target in output_files(dest, samples, aux):
             resolved = target.resolve()
             if resolved in inputs or _same_file(target, path):
@@ -298,6 +305,42 @@ def plan_outputs(
         (plan.done if exists and not overwrite else plan.todo).append((path, dest))
         plan.keys[path] = shard_key(path, root)
     return plan
+
+
+def is_output_file(output: str | os.PathLike[str] | None) -> bool:
+    """Whether an ``--output`` names a file rather than a folder: it is not an existing
+    folder and ends in an image or video suffix (``out.png``, ``film.mp4``)."""
+    if output is None:
+        return False
+    path = Path(output)
+    suffix = path.suffix.lower()
+    return not path.is_dir() and (suffix in IMAGE_EXTENSIONS or suffix in VIDEO_EXTENSIONS)
+
+
+def _check_out_file(
+    out_file: Path, files: Sequence[tuple[Path, Path | None]], out_dir: Path | None, ext: str | None
+) -> None:
+    """``ValueError`` unless ``out_file`` can be the one output of ``files``."""
+    if out_dir is not None:
+        raise ValueError("give an output folder or an output file, not both")
+    if len(files) != 1:
+        raise ValueError(
+            f"the output {out_file} is a file, which holds one colourisation, but there are "
+            f"{len(files)} inputs; give a folder for several (e.g. -o {out_file.parent / 'out'})"
+        )
+    src = files[0][0]
+    suffix = out_file.suffix.lower()
+    video = src.suffix.lower() in VIDEO_EXTENSIONS
+    if video != (suffix in VIDEO_EXTENSIONS):
+        kind = "a video" if video else "an image"
+        raise ValueError(f"the output {out_file} needs {kind} suffix for the input {src}")
+    if not video and suffix.lstrip(".") not in KEPT_FORMATS:
+        raise ValueError(
+            f"the output {out_file} has a suffix tinct does not write; use one of "
+            + ", ".join(f".{f}" for f in KEPT_FORMATS)
+        )
+    if ext is not None and suffix.lstrip(".") != ext.lower().lstrip("."):
+        raise ValueError(f"--format {ext} and the output file {out_file} disagree; drop one")
 
 
 @dataclass

@@ -286,6 +286,19 @@ def run_study(
     return rows, done
 
 
+#: Each page's score (lower is better) and its name, for the reading and the verdict.
+CNN_WHAT = "final val loss"
+CVAE_WHAT = "MSE of UV of a sample"
+
+
+def cnn_score(row: Row) -> float:
+    return row.val_loss
+
+
+def cvae_score(row: Row) -> float:
+    return row.sample_mse
+
+
 def fmt(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if math.isfinite(value) else ""
 
@@ -303,7 +316,7 @@ def cnn_page(rows: list[Row], baselines: dict[str, float]) -> tuple[list[str], l
             for r in rows
         ),
     ]
-    return table, reading(rows, baselines, lambda r: r.val_loss, "final val loss")
+    return table, reading(rows, baselines, cnn_score, CNN_WHAT)
 
 
 def cvae_page(rows: list[Row], baselines: dict[str, float]) -> tuple[list[str], list[str]]:
@@ -320,7 +333,31 @@ def cvae_page(rows: list[Row], baselines: dict[str, float]) -> tuple[list[str], 
             for r in rows
         ),
     ]
-    return table, reading(rows, baselines, lambda r: r.sample_mse, "MSE of UV of a sample")
+    return table, reading(rows, baselines, cvae_score, CVAE_WHAT)
+
+
+def verdict(rows: list[Row], baselines: dict[str, float], score: Callable[[Row], float],
+            what: str, epochs: int) -> str:  # fmt: skip
+    """The page's first line: how many trained settings are worse than greyscale (and
+    than mean-chroma) on the page's score, so that no reader takes a tiny run for a
+    reproduction."""
+    n = len(rows)
+    grey, mean = baselines["greyscale"], baselines["mean-chroma"]
+    worse_grey = [r for r in rows if not score(r) < grey]
+    worse_mean = [r for r in rows if not score(r) < mean]
+    head = f"**A small CPU run ({epochs} epoch(s) per run), not a reproduction.** "
+    against = f"greyscale on {what} ({grey:.4f})"
+    if len(worse_grey) == n:
+        text = f"**Every one of the {n} trained settings is worse than {against}**"
+    elif worse_grey:
+        text = (
+            f"**{len(worse_grey)} of the {n} trained settings are worse than {against}**: "
+            + ", ".join(f"{r.study} `{r.label}`" for r in worse_grey)
+        )
+    else:
+        text = f"Every one of the {n} trained settings beats {against}"
+    text += f"; {n - len(worse_mean)} of {n} beat the mean-chroma oracle ({mean:.4f})."
+    return head + text
 
 
 def reading(
@@ -446,6 +483,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         text = [
             title,
+            "",
+            verdict(
+                rows,
+                baselines,
+                cnn_score if cnn else cvae_score,
+                CNN_WHAT if cnn else CVAE_WHAT,
+                args.epochs,
+            ),
             "",
             f"Command: `{command}` (from the repository root, with tinct installed or "
             "`PYTHONPATH=src`; runs are cached under `runs/seed001` and reused).",

@@ -323,7 +323,9 @@ def _check_out_file(
     """``ValueError`` unless ``out_file`` can be the one output of ``files``."""
     if out_dir is not None:
         raise ValueError("give an output folder or an output file, not both")
-    if len(files) != 1:
+    if not files:
+        return
+    if len(files) > 1:
         raise ValueError(
             f"the output {out_file} is a file, which holds one colourisation, but there are "
             f"{len(files)} inputs; give a folder for several (e.g. -o {out_file.parent / 'out'})"
@@ -339,7 +341,12 @@ def _check_out_file(
             f"the output {out_file} has a suffix tinct does not write; use one of "
             + ", ".join(f".{f}" for f in KEPT_FORMATS)
         )
-    if ext is not None and suffix.lstrip(".") != ext.lower().lstrip("."):
+
+    def canonical(name: str) -> str:
+        name = name.lower().lstrip(".")
+        return {"jpeg": "jpg", "tif": "tiff"}.get(name, name)
+
+    if ext is not None and canonical(suffix) != canonical(ext):
         raise ValueError(f"--format {ext} and the output file {out_file} disagree; drop one")
 
 

@@ -562,42 +562,6 @@ def diversity_section(args: argparse.Namespace, report: dict[str, Any]) -> list[
     ]
 
 
-def verdict(report: dict[str, Any]) -> str:
-    """The page's first lines: which trained models beat the greyscale and mean-chroma
-    baselines on ab RMSE, per class (section 2) and over the diversity samples (section 4),
-    so that no reader takes these tiny runs for a reproduction."""
-    parts = []
-    for cls, scores in report.get("classes", {}).items():
-        trained = {n: v["rmse_ab"] for n, v in scores.items() if n not in BASELINES}
-        grey, mean = scores["greyscale"]["rmse_ab"], scores["mean-chroma"]["rmse_ab"]
-        worse = [f"`{n}`" for n in trained if n not in beating(trained, grey)]
-        parts.append(
-            f"on `{cls}` (ab RMSE), "
-            + (
-                f"**{names_or_none(worse)} {'is' if len(worse) == 1 else 'are'} worse than "
-                f"greyscale** ({grey:.2f})"
-                if worse
-                else f"every model beats greyscale ({grey:.2f})"
-            )
-            + f" and {names_or_none([f'`{n}`' for n in beating(trained, mean)])} beat"
-            f"{'s' if len(beating(trained, mean)) == 1 else ''} the mean-chroma oracle "
-            f"({mean:.2f})"
-        )
-    if report.get("diversity"):
-        grey = report["diversity_baselines"]["greyscale"]
-        samples = {f"{d['model']} W = {d['W']:g}": d["rmse_ab"] for d in report["diversity"]}
-        worse = [n for n in samples if n not in beating(samples, grey)]
-        parts.append(
-            f"the CVAE samples of section 4: {len(worse)} of {len(samples)} settings are "
-            f"worse than greyscale ({grey:.2f})"
-        )
-    text = "**A small CPU run, not a reproduction.**"
-    if parts:
-        joined = "; ".join(parts)
-        text += f" {joined[0].upper()}{joined[1:]}."
-    return text
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/results"))
@@ -646,8 +610,6 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python benchmarks/seed001_eval.py", *flags])
     header = [
         "# Seed 001's evaluation at CPU scale",
-        "",
-        verdict(report),
         "",
         f"Command: `{command}` (from the repository root, with tinct installed or "
         "`PYTHONPATH=src`; runs are cached under `runs/seed001` and reused).",

@@ -28,11 +28,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from training_runs import run_info, train_run
 
 from tinct.eval.config import EvalConfig, model_specs
 from tinct.eval.report import write_report
@@ -73,40 +73,16 @@ def _run(runs: Path, name: str) -> Path:
 
 @functools.cache
 def _run_info(runs: Path, name: str) -> dict[str, Any]:
-    """Steps, images seen, crop size, wall-clock and CPU training seconds of a finished
-    run (read once per run: the page asks for them row by row)."""
-    meta = load_metadata(_run(runs, name))
-    steps = int(meta["global_step"])
-    batch = int(meta["config"]["trainer"]["batch_size"])
-    return {
-        "steps": steps,
-        "images": steps * batch,
-        "size": int(meta["config"]["data"]["image_size"]),
-        "seconds": float(meta.get("train_seconds", float("nan"))),
-        "cpu_seconds": float(meta.get("train_cpu_seconds", float("nan"))),
-    }
+    """:func:`run_info` of a finished run (read once per run: the page asks for it row by
+    row)."""
+    return run_info(_run(runs, name))
 
 
 def train(runs: Path, corpus: str, names: list[str]) -> None:
     """Trains each config that has no finished run yet, one after the other."""
     for name in names:
-        out = runs / f"gan-{name}"
-        if (out / "model.pt").is_file():
-            continue
-        cmd = [sys.executable, "-m", "tinct", "train", str(CONFIGS / f"{name}.yaml"), "-q"]
-        cmd += ["--output-dir", str(out)]
-        if name != "cgan-yuv":
-            cmd += ["--set", f"data.root={corpus}"]
-        if (out / "checkpoints" / "last.ckpt").is_file():
-            cmd += ["--resume", "auto"]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        info = _run_info(runs, name)
-        print(
-            f"{name}: {info['steps']} steps, {info['cpu_seconds'] / 60:.1f} CPU-min, "
-            f"{(time.perf_counter() - t0) / 60:.1f} wall-min",
-            flush=True,
-        )
+        overrides = [] if name == "cgan-yuv" else [f"data.root={corpus}"]
+        train_run(CONFIGS / f"{name}.yaml", runs / f"gan-{name}", overrides, name)
 
 
 def _total_parameters(model_file: Path) -> tuple[int, int]:

@@ -34,11 +34,10 @@ import functools
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from tinct.models import load_metadata
+from training_runs import run_info, train_run
 
 CONFIGS = Path(__file__).parents[1] / "configs" / "guided"
 
@@ -72,19 +71,9 @@ def _run(runs: Path, name: str) -> Path:
 
 @functools.cache
 def _run_info(runs: Path, name: str) -> dict[str, Any]:
-    """Steps, batch, images seen, crop size, wall-clock and CPU seconds of a finished run."""
-    meta = load_metadata(_run(runs, name))
-    steps = int(meta["global_step"])
-    batch = int(meta["config"]["trainer"]["batch_size"])
-    return {
-        "steps": steps,
-        "batch": batch,
-        "images": steps * batch,
-        "size": int(meta["config"]["data"]["image_size"]),
-        "seconds": float(meta.get("train_seconds", float("nan"))),
-        "cpu_seconds": float(meta.get("train_cpu_seconds", float("nan"))),
-        "cpu_budget": meta["config"]["trainer"].get("max_cpu_minutes"),
-    }
+    """:func:`run_info` of a finished run (read once per run: the page asks for it row by
+    row)."""
+    return run_info(_run(runs, name))
 
 
 def build_voc(corpus: str, voc: Path) -> None:
@@ -98,24 +87,10 @@ def build_voc(corpus: str, voc: Path) -> None:
 def train(runs: Path, corpus: str, voc: Path, names: list[str], cpu_minutes: float | None) -> None:
     """Trains each config that has no finished run yet, one after the other."""
     for name in names:
-        out = _run_dir(runs, name)
-        if (out / "model.pt").is_file():
-            continue
-        cmd = [sys.executable, "-m", "tinct", "train", str(CONFIGS / f"{name}.yaml"), "-q"]
-        cmd += ["--output-dir", str(out)]
-        cmd += ["--set", f"data.root={voc if MODELS[name][2] else corpus}"]
+        overrides = [f"data.root={voc if MODELS[name][2] else corpus}"]
         if cpu_minutes is not None:
-            cmd += ["--set", f"trainer.max_cpu_minutes={cpu_minutes}"]
-        if (out / "checkpoints" / "last.ckpt").is_file():
-            cmd += ["--resume", "auto"]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        info = _run_info(runs, name)
-        print(
-            f"{name}: {info['steps']} steps, {info['cpu_seconds'] / 60:.1f} CPU-min, "
-            f"{(time.perf_counter() - t0) / 60:.1f} wall-min",
-            flush=True,
-        )
+            overrides.append(f"trainer.max_cpu_minutes={cpu_minutes}")
+        train_run(CONFIGS / f"{name}.yaml", _run_dir(runs, name), overrides, name)
 
 
 #: Evaluation sizes: the models' training size (seed 003's 64 px) and the default model's.
